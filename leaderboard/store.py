@@ -1,0 +1,119 @@
+"""The results store: one DuckDB file fed from run records (``runs/*/record.json``).
+
+Only one process may write a DuckDB file at a time, so runs never write the database: they
+write record files, and whoever holds the store ingests them. Ingestion replaces a run's rows
+in one transaction, so ingesting the same record twice changes nothing.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Iterable
+
+import duckdb
+
+from specs.record import RunRecord
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id VARCHAR PRIMARY KEY,
+    spec_name VARCHAR, track VARCHAR, task VARCHAR, dataset VARCHAR, model VARCHAR, method VARCHAR,
+    seed INTEGER, status VARCHAR, error VARCHAR, started_at TIMESTAMPTZ, duration_s DOUBLE,
+    device VARCHAR, git_commit VARCHAR, spec_json VARCHAR, env_json VARCHAR, info_json VARCHAR,
+    record_mtime DOUBLE
+);
+CREATE TABLE IF NOT EXISTS metrics (
+    run_id VARCHAR, split VARCHAR, metric VARCHAR, value DOUBLE,
+    PRIMARY KEY (run_id, split, metric)
+);
+CREATE TABLE IF NOT EXISTS metric_info (metric VARCHAR PRIMARY KEY, higher_is_better BOOLEAN);
+"""
+
+
+class StoreLocked(RuntimeError):
+    """Another process holds the database file."""
+
+
+class Store:
+    """An open connection to ``podium.duckdb`` with the schema in place; use as a context manager."""
+
+    def __init__(self, path: str | Path, read_only: bool = False, wait_s: float = 10.0):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.con = _connect(self.path, read_only and self.path.exists(), wait_s)
+        if not (read_only and self.path.exists()):
+            self.con.execute(SCHEMA)
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.con.close()
+
+    def ingest(self, records: Iterable[tuple[RunRecord, float]]) -> int:
+        """Insert or replace each (record, file mtime); returns how many were written."""
+        count = 0
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            for record, mtime in records:
+                self._ingest_one(record, mtime)
+                count += 1
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        return count
+
+    def _ingest_one(self, record: RunRecord, mtime: float) -> None:
+        self.con.execute("DELETE FROM metrics WHERE run_id = ?", [record.run_id])
+        self.con.execute(
+            "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                record.run_id, record.spec_name, record.track, record.task, record.dataset, record.model,
+                record.method, record.seed, record.status, record.error, record.started_at, record.duration_s,
+                record.device, record.git_commit, json.dumps(record.spec, sort_keys=True),
+                json.dumps(record.provenance, sort_keys=True), json.dumps(record.info, sort_keys=True), mtime,
+            ],
+        )
+        rows = [(record.run_id, split, metric, value) for split, values in record.metrics.items() for metric, value in values.items()]
+        if rows:
+            self.con.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?)", rows)
+        for metric, higher in record.higher_is_better.items():
+            self.con.execute("INSERT OR REPLACE INTO metric_info VALUES (?, ?)", [metric, higher])
+
+    def sync(self, results_dir: str | Path) -> int:
+        """Ingest every record under ``results_dir/runs`` that is new or changed since last time."""
+        known = dict(self.con.execute("SELECT run_id, record_mtime FROM runs").fetchall())
+        pending = []
+        for path in sorted(Path(results_dir, "runs").glob("*/record.json")):
+            mtime = path.stat().st_mtime
+            if known.get(path.parent.name) == mtime:
+                continue
+            try:
+                record = RunRecord.model_validate_json(path.read_text(encoding="utf-8"))
+            except ValueError as err:
+                raise ValueError(f"{path}: not a valid run record: {str(err).splitlines()[0]}") from None
+            pending.append((record, mtime))
+        return self.ingest(pending) if pending else 0
+
+    def query(self, sql: str, params: list | None = None):
+        """A pandas DataFrame of ``sql``."""
+        return self.con.execute(sql, params or []).df()
+
+
+def _connect(path: Path, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnection:
+    """Connect, waiting up to ``wait_s`` while another process holds the file's lock."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as err:
+            if "lock" not in str(err).lower():
+                raise
+            if time.monotonic() > deadline:
+                raise StoreLocked(f"{path} is in use by another process: {str(err).splitlines()[0]}") from None
+            time.sleep(0.2)

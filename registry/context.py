@@ -1,0 +1,99 @@
+"""What a task is handed by the runner, and what it hands back.
+
+The runner builds a ``RunContext`` (seeded, on its device, with a deadline) and calls the task;
+the task returns a ``TaskResult``. Keeping both here lets tasks stay ignorant of runners.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+import torch
+
+from specs.schema import Component
+
+
+class RunTimeout(Exception):
+    """The run passed its ``timeout_s``."""
+
+
+class NonFiniteLoss(Exception):
+    """The training loss became NaN or infinite."""
+
+
+class Progress(Protocol):
+    """Live progress inside a run (epochs or batches); the runner supplies a rich bar or nothing."""
+
+    def start(self, description: str, total: int) -> None: ...
+
+    def advance(self, steps: int = 1) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class NoProgress:
+    def start(self, description: str, total: int) -> None:
+        pass
+
+    def advance(self, steps: int = 1) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
+@dataclass
+class RunContext:
+    """Everything a task needs from the harness for one run."""
+
+    seed: int
+    device: torch.device
+    data: Any  # what the dataset entry returned
+    model: Component  # the model being ranked; build it with ``build_model``
+    dataset: Component
+    metrics: list[Any]  # built metric objects (see registry.metrics)
+    cache_dir: Path  # shared artifacts across runs (e.g. trained teachers)
+    run_dir: Path  # this run's own artifacts
+    deadline: float | None = None  # time.monotonic() value
+    progress: Progress = field(default_factory=NoProgress)
+    build_model: Callable[[Component], torch.nn.Module] | None = None
+
+    def check(self) -> None:
+        """Raise ``RunTimeout`` once the deadline has passed (call it every batch)."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise RunTimeout("run exceeded its timeout_s")
+
+    def check_loss(self, loss: float) -> None:
+        """Raise ``NonFiniteLoss`` on a NaN or infinite loss."""
+        if not math.isfinite(loss):
+            raise NonFiniteLoss(f"training loss became {loss}")
+
+    @property
+    def use_amp(self) -> bool:
+        """Mixed precision (bf16 autocast) on CUDA; full precision, deterministic, on the CPU."""
+        return self.device.type == "cuda"
+
+
+@dataclass
+class ExtraRun:
+    """A run a task performed on the side and whose metrics deserve their own record (a teacher)."""
+
+    run_id: str
+    model: Component
+    method: str
+    task_params: dict[str, Any]
+    metrics: dict[str, dict[str, float]]
+    duration_s: float
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TaskResult:
+    """Metrics per split (``{"val": {...}, "test": {...}}``), extras for the record, side runs."""
+
+    metrics: dict[str, dict[str, float]]
+    info: dict[str, Any] = field(default_factory=dict)
+    extra_runs: list[ExtraRun] = field(default_factory=list)

@@ -1,0 +1,139 @@
+"""The registry mechanism: names -> implementations, with parameters validated from the signature.
+
+An entry is a function (or class) registered with a decorator beside its implementation.
+Its keyword-only parameters are what a spec may set under ``params``; a pydantic model is built
+from them, so a misspelt or mistyped parameter is caught before anything runs. Positional
+parameters are supplied by the harness (a model's ``num_classes``, a task's run context).
+"""
+from __future__ import annotations
+
+import difflib
+import inspect
+from dataclasses import dataclass
+from typing import Any, Callable, Generic, Iterator, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+
+from specs.errors import Problem
+
+T = TypeVar("T", bound=Callable[..., Any])
+
+
+class UnknownName(LookupError):
+    """A spec names something no registry entry has."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered implementation."""
+
+    kind: str
+    name: str
+    obj: Callable[..., Any]
+    description: str
+    params_model: type[BaseModel]
+
+    def validate_params(self, params: dict[str, Any], path: str, file: str) -> list[Problem]:
+        """Problems with ``params`` for this entry, each naming ``path.<key>``."""
+        try:
+            self.params_model.model_validate(params)
+        except ValidationError as err:
+            return [_param_problem(e, self, path, file) for e in err.errors()]
+        return []
+
+    def parsed_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Validated parameters with defaults filled in and values coerced to their annotated types."""
+        model = self.params_model.model_validate(params)
+        return {name: getattr(model, name) for name in type(model).model_fields}
+
+    def build(self, *args: Any, harness: dict[str, Any] | None = None, params: dict[str, Any] | None = None) -> Any:
+        """Call the implementation: positional ``args`` and ``harness`` keywords from the harness,
+        ``params`` from the spec (validated, defaults filled)."""
+        return self.obj(*args, **(harness or {}), **self.parsed_params(params or {}))
+
+
+class Registry(Generic[T]):
+    """Entries of one kind (datasets, models, tasks, metrics), looked up by name."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._entries: dict[str, Entry] = {}
+
+    def register(self, name: str, description: str | None = None) -> Callable[[T], T]:
+        """Decorator: register ``obj`` under ``name``; the docstring's first line describes it."""
+
+        def decorate(obj: T) -> T:
+            if name in self._entries and self._entries[name].obj is not obj:
+                raise ValueError(f"{self.kind} {name!r} is registered twice")
+            doc = description or (inspect.getdoc(obj) or "").strip().splitlines()[0:1]
+            text = doc if isinstance(doc, str) else (doc[0] if doc else "")
+            self._entries[name] = Entry(self.kind, name, obj, text, _params_model(name, obj))
+            return obj
+
+        return decorate
+
+    def get(self, name: str) -> Entry:
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise UnknownName(self.unknown_message(name)) from None
+
+    def unknown_message(self, name: str) -> str:
+        close = difflib.get_close_matches(name, list(self._entries), n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        return f"unknown {self.kind} {name!r}{hint} (`podium list {self.kind}s` shows all)"
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(sorted(self._entries.values(), key=lambda e: e.name))
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+
+def _params_model(name: str, obj: Callable[..., Any]) -> type[BaseModel]:
+    """A pydantic model of ``obj``'s keyword-only parameters (a class: its ``__init__``'s)."""
+    target = obj.__init__ if inspect.isclass(obj) else obj
+    hints = _type_hints(target)
+    fields: dict[str, Any] = {}
+    for param in inspect.signature(target).parameters.values():
+        if param.kind is not inspect.Parameter.KEYWORD_ONLY:
+            continue
+        annotation = hints.get(param.name, Any)
+        default = ... if param.default is inspect.Parameter.empty else param.default
+        fields[param.name] = (annotation, default)
+    config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    return create_model(f"{name}_params", __config__=config, **fields)
+
+
+def _type_hints(target: Callable[..., Any]) -> dict[str, Any]:
+    import typing
+
+    try:
+        return typing.get_type_hints(target)
+    except Exception:  # unresolvable forward references: fall back to no type checking
+        return {}
+
+
+def _param_problem(error: dict[str, Any], entry: Entry, path: str, file: str) -> Problem:
+    loc = ".".join(str(p) for p in error["loc"])
+    where = f"{path}.{loc}" if loc else path
+    allowed = list(entry.params_model.model_fields)
+    if error["type"] == "extra_forbidden":
+        close = difflib.get_close_matches(str(error["loc"][-1]), allowed, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        listed = ", ".join(allowed) if allowed else "none"
+        return Problem(file, where, f"unknown parameter of {entry.kind} {entry.name!r}{hint} (it takes: {listed})")
+    if error["type"] == "missing":
+        return Problem(file, where, f"required parameter of {entry.kind} {entry.name!r} is missing")
+    got = error.get("input")
+    shown = f" (got {got!r})" if not isinstance(got, (dict, list)) else ""
+    return Problem(file, where, error["msg"].removeprefix("Value error, ") + shown)
+
+
+DATASETS: Registry[Callable[..., Any]] = Registry("dataset")
+MODELS: Registry[Callable[..., Any]] = Registry("model")
+TASKS: Registry[Callable[..., Any]] = Registry("task")
+METRICS: Registry[Callable[..., Any]] = Registry("metric")

@@ -1,0 +1,23 @@
+"""scikit-learn's ``load_digits``: 1,797 real 8x8 handwritten digits that ship with the package."""
+from __future__ import annotations
+
+from registry.core import DATASETS
+from registry.datasets.images import ImageClassificationData, normalised_splits, stratified_split
+
+
+@DATASETS.register("digits")
+def digits(*, test_fraction: float = 0.2, val_fraction: float = 0.15, split_seed: int = 0) -> ImageClassificationData:
+    """Handwritten digits 0-9 (8x8, one channel), offline; fixed stratified train/val/test split."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    images = bunch.images[:, None, :, :] / 16.0  # pixel values are 0..16
+    labels = bunch.target
+    rest, test = stratified_split(labels, test_fraction, split_seed)
+    train_idx, val_idx = stratified_split(labels[rest], val_fraction, split_seed)
+    train, val = rest[train_idx], rest[val_idx]
+    splits = normalised_splits(
+        {"train": images[train], "val": images[val], "test": images[test]},
+        {"train": labels[train], "val": labels[val], "test": labels[test]},
+    )
+    return ImageClassificationData(splits["train"], splits["val"], splits["test"], num_classes=10)

@@ -1,0 +1,18 @@
+"""A small convolutional network suited to 8x8 digit images (and other tiny inputs)."""
+from __future__ import annotations
+
+from torch import nn
+
+from registry.core import MODELS
+
+
+@MODELS.register("small_cnn")
+def small_cnn(num_classes: int, in_channels: int, *, width: int = 16, dropout: float = 0.0) -> nn.Module:
+    """Two conv blocks (width, 2*width channels), global average pooling, linear head; ~10k params at width 16."""
+    return nn.Sequential(
+        nn.Conv2d(in_channels, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(),
+        nn.Conv2d(width, 2 * width, 3, padding=1, bias=False), nn.BatchNorm2d(2 * width), nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(2 * width, 2 * width, 3, padding=1, bias=False), nn.BatchNorm2d(2 * width), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(2 * width, num_classes),
+    )

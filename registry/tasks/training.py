@@ -1,0 +1,123 @@
+"""The supervised training loop that classification-style tasks share.
+
+Tensors stay on the run's device; batches are drawn by index with a seeded CPU generator, so a
+run is the same on every device up to floating point, and bit for bit on the CPU. The model kept
+is the one with the best validation accuracy (ties: the earlier epoch), as the papers report.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Literal
+
+import numpy as np
+import torch
+from torch import nn
+
+from registry.context import RunContext
+from registry.datasets.images import ImageClassificationData, Split
+
+Schedule = Literal["cosine", "constant"]
+# loss(epoch, inputs, logits, labels) -> scalar tensor
+LossFn = Callable[[int, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimiser settings: SGD with momentum, weight decay and a per-step learning-rate schedule."""
+
+    epochs: int
+    lr: float
+    batch_size: int
+    weight_decay: float = 5e-4
+    momentum: float = 0.9
+    schedule: Schedule = "cosine"
+    eval_batch_size: int = 1024
+
+
+@dataclass
+class FitResult:
+    best_epoch: int
+    best_val_accuracy: float
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def batches(n: int, batch_size: int, generator: torch.Generator | None) -> Iterator[torch.Tensor]:
+    """Index batches over ``n`` samples: a seeded permutation when ``generator`` is given."""
+    order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
+    yield from order.split(batch_size)
+
+
+def autocast(ctx: RunContext) -> contextlib.AbstractContextManager:
+    """bf16 autocast on CUDA; nothing on the CPU (full precision keeps CPU runs deterministic)."""
+    if ctx.use_amp:
+        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+@torch.no_grad()
+def predict(model: nn.Module, split: Split, ctx: RunContext, batch_size: int = 1024) -> np.ndarray:
+    """Class scores (N, C) as float32 numpy, in the split's order."""
+    model.eval()
+    outputs = []
+    for index in batches(len(split), batch_size, None):
+        with autocast(ctx):
+            outputs.append(model(split.x[index.to(split.x.device)]).float())
+    return torch.cat(outputs).cpu().numpy()
+
+
+def evaluate(model: nn.Module, data: ImageClassificationData, ctx: RunContext, splits: tuple[str, ...] = ("val", "test")) -> dict[str, dict[str, float]]:
+    """Every metric of the run on each split."""
+    results: dict[str, dict[str, float]] = {}
+    for name in splits:
+        split: Split = getattr(data, name)
+        scores, labels = predict(model, split, ctx), split.y.cpu().numpy()
+        results[name] = {metric.name: metric(scores, labels) for metric in ctx.metrics}
+    return results
+
+
+def fit(model: nn.Module, data: ImageClassificationData, ctx: RunContext, loss_fn: LossFn, config: TrainConfig, description: str) -> FitResult:
+    """Train ``model`` in place; on return it holds the weights of its best validation epoch."""
+    generator = torch.Generator().manual_seed(ctx.seed)
+    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    steps_per_epoch = math.ceil(len(data.train) / config.batch_size)
+    total = config.epochs * steps_per_epoch
+    if config.schedule == "cosine":
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * step / total)))
+    else:
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    best_state, result = copy.deepcopy(model.state_dict()), FitResult(best_epoch=-1, best_val_accuracy=-1.0)
+    val_labels = data.val.y
+    ctx.progress.start(description, total)
+    try:
+        for epoch in range(config.epochs):
+            model.train()
+            loss_sum = torch.zeros((), device=ctx.device)
+            for index in batches(len(data.train), config.batch_size, generator):
+                ctx.check()
+                index = index.to(data.train.x.device)
+                x = data.augment(data.train.x[index], generator)
+                y = data.train.y[index]
+                with autocast(ctx):
+                    logits = model(x)
+                    loss = loss_fn(epoch, x, logits.float(), y)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                scheduler.step()
+                loss_sum += loss.detach()
+                ctx.progress.advance()
+            mean_loss = loss_sum.item() / steps_per_epoch  # one device sync per epoch
+            ctx.check_loss(mean_loss)
+            val_scores = predict(model, data.val, ctx, config.eval_batch_size)
+            val_accuracy = float(np.mean(val_scores.argmax(1) == val_labels.cpu().numpy()))
+            result.history.append({"epoch": epoch, "loss": mean_loss, "val_accuracy": val_accuracy})
+            if val_accuracy > result.best_val_accuracy:
+                result.best_epoch, result.best_val_accuracy = epoch, val_accuracy
+                best_state = copy.deepcopy(model.state_dict())
+    finally:
+        ctx.progress.stop()
+    model.load_state_dict(best_state)
+    return result

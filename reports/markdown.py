@@ -1,0 +1,56 @@
+"""The markdown report: one file per track with its leaderboards and where the numbers came from."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from tabulate import tabulate
+
+from leaderboard.aggregate import failed_only, leaderboard
+from leaderboard.store import Store
+from reports.tables import render_leaderboard
+
+
+def write_reports(store: Store, out_dir: str | Path, split: str = "test") -> list[Path]:
+    """Write ``<out_dir>/<track>.md`` for every track in the store; return the paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tracks = [row[0] for row in store.con.execute("SELECT DISTINCT track FROM runs ORDER BY track").fetchall()]
+    return [_write_track(store, out, track, split) for track in tracks]
+
+
+def _write_track(store: Store, out: Path, track: str, split: str) -> Path:
+    built = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    counts = dict(store.con.execute("SELECT status, count(*) FROM runs WHERE track = ? GROUP BY status", [track]).fetchall())
+    parts = [
+        f"# Track `{track}`",
+        f"Built {built} from {counts.get('ok', 0)} successful and {counts.get('failed', 0)} failed runs; "
+        f"metrics on the `{split}` split, mean over seeds with a 95% Student-t interval.",
+        "## Leaderboards",
+        render_leaderboard(leaderboard(store, track, split), "md"),
+    ]
+    failures = failed_only(store, track)
+    if not failures.empty:
+        parts += ["## Entries with only failed runs", tabulate(failures, headers="keys", tablefmt="github", showindex=False)]
+    parts += ["## Provenance", _provenance_table(store, track)]
+    path = out / f"{track}.md"
+    path.write_text("\n\n".join(parts) + "\n", encoding="utf-8")
+    return path
+
+
+def _provenance_table(store: Store, track: str) -> str:
+    """How many runs came from each (device, torch, CUDA, podium version, commit)."""
+    rows = store.query(
+        """
+        SELECT device,
+               env_json::JSON->>'$.device_name' AS hardware,
+               env_json::JSON->>'$.torch' AS torch,
+               coalesce(env_json::JSON->>'$.cuda', '-') AS cuda,
+               env_json::JSON->>'$.podium_version' AS podium,
+               coalesce(git_commit, '-') AS commit,
+               count(*) AS runs
+        FROM runs WHERE track = ? GROUP BY ALL ORDER BY runs DESC
+        """,
+        [track],
+    )
+    return tabulate(rows, headers="keys", tablefmt="github", showindex=False)

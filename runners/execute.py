@@ -1,0 +1,164 @@
+"""Executing one run: seed, device, build the registry objects, call the task, write the record.
+
+Whatever goes wrong inside a run (an exception, a non-finite loss, the timeout) becomes a
+``failed`` record with the reason; the traceback goes beside it in ``error.txt``.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import signal
+import threading
+import time
+import traceback
+from datetime import datetime, timezone
+from typing import Any, Iterator
+
+import torch
+
+from registry import DATASETS, MODELS, TASKS, load_all
+from registry.context import ExtraRun, NoProgress, Progress, RunContext, RunTimeout, TaskResult
+from registry.metrics import build_metric
+from runners.device import device_name, resolve_device
+from runners.identity import resolved_spec, run_id
+from runners.provenance import provenance
+from runners.records import ResultsDir
+from runners.seeding import seed_everything
+from specs.loader import RunSpec
+from specs.record import RunRecord
+from specs.schema import Component
+
+
+class DataCache:
+    """Keeps the most recent dataset of a sweep in memory (on its device), so runs that share a
+    dataset load and transfer it once. Loading is deterministic, so sharing changes no result."""
+
+    def __init__(self) -> None:
+        self._key: str | None = None
+        self._data: Any = None
+
+    def get(self, dataset: Component, device: torch.device) -> Any:
+        key = f"{dataset.model_dump_json()}@{device}"
+        if key != self._key:
+            self._data = None  # free the previous one first
+            data = DATASETS.get(dataset.name).build(params=dataset.params)
+            self._data, self._key = (data.to(device) if hasattr(data, "to") else data), key
+        return self._data
+
+
+def execute(run: RunSpec, results: ResultsDir, device_override: str | None = None, progress: Progress | None = None, data_cache: DataCache | None = None) -> tuple[RunRecord, list[RunRecord]]:
+    """Run one (spec, seed); return its record and the records of side runs (teachers), all written."""
+    load_all()
+    identity = run_id(run)
+    spec = run.spec
+    started_at = datetime.now(timezone.utc).isoformat()
+    start = time.monotonic()
+    device_label = device_override or spec.device
+    base = dict(
+        run_id=identity, spec_name=spec.name, track=spec.track, task=spec.task.name, dataset=spec.dataset.name,
+        model=spec.model.name, method=spec.method, seed=run.seed, started_at=started_at, spec=resolved_spec(run),
+    )
+    extras: list[RunRecord] = []
+    try:
+        seed_everything(run.seed)
+        device = resolve_device(device_label)
+        device_label = str(device)
+        metric_objects = [build_metric(ref) for ref in spec.metrics]
+        directions = {m.name: m.higher_is_better for m in metric_objects}
+        result = _run_task(run, results, device, metric_objects, progress or NoProgress(), data_cache or DataCache(), start)
+        metrics, dropped = _finite(result.metrics)
+        info = {**result.info, **({"non_finite_metrics": dropped} if dropped else {})}
+        record = RunRecord(
+            **base, status="ok", duration_s=time.monotonic() - start, device=device_label, metrics=metrics,
+            higher_is_better=directions, provenance=_provenance(device), info=info,
+        )
+        extras = [_extra_record(run, extra, device, directions) for extra in result.extra_runs]
+    except Exception as err:  # a failed run is data, not a crash: store it and go on
+        results.run_dir(identity).mkdir(parents=True, exist_ok=True)
+        (results.run_dir(identity) / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
+        record = RunRecord(
+            **base, status="failed", error=f"{type(err).__name__}: {err}".strip(), duration_s=time.monotonic() - start,
+            device=device_label, provenance=_provenance(None),
+        )
+    results.write(record)
+    written = []
+    for extra in extras:
+        stored = results.read(extra.run_id)
+        if stored is None or stored.status != "ok":
+            results.write(extra)
+            written.append(extra)
+    return record, written
+
+
+def _run_task(
+    run: RunSpec, results: ResultsDir, device: torch.device, metrics: list[Any], progress: Progress, data_cache: DataCache, start: float
+) -> TaskResult:
+    spec = run.spec
+    data = data_cache.get(spec.dataset, device)
+    harness = getattr(data, "model_args", {})
+
+    def build_model(component: Component) -> torch.nn.Module:
+        return MODELS.get(component.name).build(harness=harness, params=component.params)
+
+    ctx = RunContext(
+        seed=run.seed, device=device, data=data, model=spec.model, dataset=spec.dataset,
+        metrics=metrics, cache_dir=results.cache,
+        run_dir=results.run_dir(run_id(run)), progress=progress, build_model=build_model,
+        deadline=None if spec.timeout_s is None else start + spec.timeout_s,
+    )
+    with _alarm(spec.timeout_s, start):
+        return TASKS.get(spec.task.name).build(ctx, params=spec.task.params)
+
+
+@contextlib.contextmanager
+def _alarm(timeout_s: float | None, start: float) -> Iterator[None]:
+    """Backstop for tasks that do not call ``ctx.check()``: SIGALRM at the deadline (main thread only)."""
+    if timeout_s is None or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise RunTimeout(f"run exceeded its timeout_s of {timeout_s:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, max(1e-3, start + timeout_s - time.monotonic()))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _finite(metrics: dict[str, dict[str, float]]) -> tuple[dict[str, dict[str, float]], list[str]]:
+    """Metrics as floats without non-finite values (an undefined metric is dropped and noted)."""
+    kept: dict[str, dict[str, float]] = {}
+    dropped: list[str] = []
+    for split, values in metrics.items():
+        kept[split] = {}
+        for name, value in values.items():
+            if math.isfinite(float(value)):
+                kept[split][name] = float(value)
+            else:
+                dropped.append(f"{split}/{name}")
+    return kept, dropped
+
+
+def _provenance(device: torch.device | None) -> dict[str, Any]:
+    facts = dict(provenance())
+    if device is not None:
+        facts["device_name"] = device_name(device)
+    return facts
+
+
+def _extra_record(run: RunSpec, extra: ExtraRun, device: torch.device, directions: dict[str, bool]) -> RunRecord:
+    """The record of a side run (a teacher): the run's spec with its model and task settings."""
+    spec = resolved_spec(run)
+    spec["model"] = extra.model.model_dump(mode="json")
+    spec["task"] = {"name": run.spec.task.name, "params": extra.task_params}
+    return RunRecord(
+        run_id=extra.run_id, spec_name=run.spec.name, track=run.spec.track, task=run.spec.task.name,
+        dataset=run.spec.dataset.name, model=extra.model.name, method=extra.method, seed=run.seed,
+        status="ok", started_at=datetime.now(timezone.utc).isoformat(), duration_s=extra.duration_s,
+        device=str(device), spec=spec, metrics=_finite(extra.metrics)[0], higher_is_better=directions,
+        provenance=_provenance(device), info=extra.info,
+    )

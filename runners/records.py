@@ -1,0 +1,46 @@
+"""Run records on disk: ``<results>/runs/<run_id>/record.json``, written atomically."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from specs.record import RunRecord
+
+
+class ResultsDir:
+    """The layout of a results folder."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    @property
+    def database(self) -> Path:
+        return self.root / "podium.duckdb"
+
+    @property
+    def cache(self) -> Path:
+        return self.root / "cache"
+
+    def run_dir(self, run_id: str) -> Path:
+        return self.root / "runs" / run_id
+
+    def record_path(self, run_id: str) -> Path:
+        return self.run_dir(run_id) / "record.json"
+
+    def read(self, run_id: str) -> RunRecord | None:
+        """The stored record of a run, or None (also for an unreadable record, which then reruns)."""
+        path = self.record_path(run_id)
+        try:
+            return RunRecord.model_validate_json(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def write(self, record: RunRecord) -> Path:
+        """Write then rename, so a reader (or a killed sweep) never sees half a record."""
+        path = self.record_path(record.run_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".record.json.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(record.model_dump(mode="json"), indent=1, allow_nan=False), encoding="utf-8")
+        os.replace(tmp, path)
+        return path

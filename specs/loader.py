@@ -1,0 +1,173 @@
+"""Loading a spec with omegaconf: ``extends``, ``--set`` dotlist overrides, interpolation, matrix expansion.
+
+A spec is data: interpolation between its own keys (``${task.params.epochs}``) works, but resolvers
+(``${oc.env:HOME}``, or any ``${name:...}``) are refused, so a spec can neither read the
+environment nor run code.
+"""
+from __future__ import annotations
+
+import difflib
+import itertools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+from pydantic import ValidationError
+
+from specs.errors import Problem, SpecError
+from specs.schema import Component, EvaluateMetric, Spec
+
+# `${name:` opens a resolver call; plain `${a.b}` node interpolation has no colon before `}`.
+RESOLVER_CALL = re.compile(r"\$\{\s*[A-Za-z_][\w.\-]*\s*:")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a sweep: a spec after matrix expansion, and one of its seeds."""
+
+    spec: Spec
+    seed: int
+    source: str
+    matrix_values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """Short human label: spec name plus the matrix values that distinguish this run."""
+        extra = ",".join(f"{k.split('.')[-1]}={v}" for k, v in self.matrix_values.items())
+        return f"{self.spec.name}[{extra}]" if extra else self.spec.name
+
+
+def load_spec(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Spec:
+    """Read, merge, override, resolve and validate one spec file (matrix not yet expanded)."""
+    file = str(path)
+    cfg = _merged(Path(path), ())
+    cfg = OmegaConf.merge(cfg, _overrides(overrides))
+    return _validate(_resolve(cfg, file), file)
+
+
+def expand(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> list[RunSpec]:
+    """All runs of a spec file: one per matrix combination and seed, in a stable order."""
+    file = str(path)
+    raw = OmegaConf.merge(_merged(Path(path), ()), _overrides(overrides))
+    base = _validate(_resolve(raw, file), file)
+    keys = list(base.matrix)
+    runs: list[RunSpec] = []
+    for values in itertools.product(*(base.matrix[k] for k in keys)):
+        cfg = raw.copy()
+        cfg.matrix = {}
+        for key, value in zip(keys, values):
+            OmegaConf.update(cfg, key, value, merge=False)
+        chosen = dict(zip(keys, values))
+        spec = _validate(_resolve(cfg, file), file, context=f" (matrix {chosen})" if chosen else "")
+        runs.extend(RunSpec(spec, seed, file, chosen) for seed in spec.seeds)
+    return runs
+
+
+def _merged(path: Path, seen: tuple[Path, ...]) -> DictConfig:
+    """The file's config with its ``extends`` chain merged beneath it."""
+    file = str(path)
+    resolved = path.resolve()
+    if resolved in seen:
+        chain = " -> ".join(str(p) for p in (*seen, resolved))
+        raise SpecError.one(file, "extends", f"circular extends: {chain}")
+    if not path.is_file():
+        raise SpecError.one(file, "", "spec file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        at = f" (line {mark.line + 1})" if mark else ""
+        raise SpecError.one(file, "", f"not valid YAML{at}: {getattr(err, 'problem', err)}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise SpecError.one(file, "", f"expected a mapping of keys, got {type(data).__name__}")
+    _refuse_resolvers(data, file, "")
+    try:
+        cfg = OmegaConf.create(data)
+    except OmegaConfBaseException as err:
+        raise SpecError.one(file, "", f"cannot be read as a config: {err.msg if hasattr(err, 'msg') else err}") from None
+    parent = data.get("extends")
+    if parent is None:
+        return cfg
+    if not isinstance(parent, str):
+        raise SpecError.one(file, "extends", "expected a relative path to another spec file")
+    base_path = path.parent / parent
+    if not base_path.is_file():
+        raise SpecError.one(file, "extends", f"file not found: {base_path}")
+    base = _merged(base_path, (*seen, resolved))
+    merged = OmegaConf.merge(base, cfg)
+    merged.extends = None
+    return merged
+
+
+def _overrides(items: list[str] | tuple[str, ...]) -> DictConfig:
+    for item in items:
+        if "=" not in item or not item.split("=", 1)[0].strip():
+            raise SpecError.one("--set", item, "expected key.path=value")
+        _refuse_resolvers(item.split("=", 1)[1], "--set", item.split("=", 1)[0])
+    try:
+        return OmegaConf.from_dotlist(list(items))
+    except OmegaConfBaseException as err:
+        raise SpecError.one("--set", " ".join(items), f"cannot parse override: {err}") from None
+
+
+def _refuse_resolvers(node: Any, file: str, path: str) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            _refuse_resolvers(value, file, f"{path}.{key}" if path else str(key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            _refuse_resolvers(value, file, f"{path}[{i}]")
+    elif isinstance(node, str) and RESOLVER_CALL.search(node):
+        raise SpecError.one(
+            file, path, f"resolver interpolation {node!r} is not allowed in a spec; only ${{key.path}} references"
+        )
+
+
+def _resolve(cfg: DictConfig, file: str) -> dict[str, Any]:
+    try:
+        return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
+    except OmegaConfBaseException as err:
+        key = getattr(err, "full_key", "") or ""
+        msg = getattr(err, "msg", None) or str(err).splitlines()[0]
+        raise SpecError.one(file, str(key), f"cannot interpolate: {msg}") from None
+
+
+def _validate(data: dict[str, Any], file: str, context: str = "") -> Spec:
+    data.pop("extends", None)
+    try:
+        return Spec.model_validate(data)
+    except ValidationError as err:
+        raise SpecError([_problem(e, file, context) for e in err.errors()]) from None
+
+
+def _problem(error: dict[str, Any], file: str, context: str) -> Problem:
+    loc = [part for part in error["loc"] if part not in ("metric-name", "metric-evaluate")]
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    if error["type"] == "extra_forbidden":
+        allowed = _allowed_keys(loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        message = f"unknown key{hint} (expected one of: {', '.join(allowed)})"
+    elif error["type"] == "missing":
+        message = "required key is missing"
+    else:
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] not in ("value_error",) and "input" in error and not isinstance(error["input"], (dict, list)):
+            message += f" (got {error['input']!r})"
+    return Problem(file, path, message + context)
+
+
+def _allowed_keys(parent: list[Any]) -> list[str]:
+    if not parent:
+        return [k for k in Spec.model_fields]
+    if parent[0] == "metrics":
+        return list(EvaluateMetric.model_fields)
+    return list(Component.model_fields)

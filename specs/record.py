@@ -1,0 +1,42 @@
+"""The run record: what one run leaves behind (``runs/<run_id>/record.json``) and the store ingests.
+
+It is the contract between ``runners`` (which write it) and ``leaderboard`` (which reads it),
+so it lives here, beside the spec it embeds.
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RECORD_VERSION = 1
+
+
+class RunRecord(BaseModel):
+    """One run's outcome: resolved spec, metrics per split, status, timing and provenance."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    record_version: int = RECORD_VERSION
+    run_id: str
+    spec_name: str
+    track: str
+    task: str
+    dataset: str
+    model: str
+    method: str | None = None
+    seed: int
+    status: Literal["ok", "failed"]
+    error: str | None = None
+    started_at: str  # ISO 8601, UTC
+    duration_s: float
+    device: str
+    spec: dict[str, Any]  # the resolved spec of this one run (matrix expanded)
+    metrics: dict[str, dict[str, float]] = Field(default_factory=dict)  # split -> metric -> value
+    higher_is_better: dict[str, bool] = Field(default_factory=dict)  # metric -> direction
+    provenance: dict[str, Any] = Field(default_factory=dict)  # versions, commit, host, device name
+    info: dict[str, Any] = Field(default_factory=dict)  # task-specific extras (best epoch, teacher id)
+
+    @property
+    def git_commit(self) -> str | None:
+        return self.provenance.get("git_commit")

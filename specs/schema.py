@@ -1,0 +1,108 @@
+"""The pydantic schema of a spec (see DESIGN.md, "A spec"). Unknown keys are errors everywhere."""
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Union
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+
+DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda|cuda:\d+|mps)$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Component(Strict):
+    """A registry name with its parameters, e.g. ``{name: resnet8, params: {width: 16}}``."""
+
+    name: str = Field(min_length=1)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class EvaluateMetric(Strict):
+    """A Hugging Face ``evaluate`` module used as a metric: a local module folder or a hub name."""
+
+    evaluate: str = Field(min_length=1)
+    key: str | None = None  # which entry of compute()'s result; default: the first
+    higher_is_better: bool = True
+    name: str | None = None  # the metric's name in results; default: key or the module's name
+
+    @property
+    def metric_name(self) -> str:
+        if self.name:
+            return self.name
+        if self.key:
+            return self.key
+        return self.evaluate.rstrip("/").split("/")[-1].removesuffix(".py")
+
+
+def _metric_kind(value: Any) -> str | None:
+    if isinstance(value, str):
+        return "metric-name"
+    if isinstance(value, (dict, EvaluateMetric)):
+        return "metric-evaluate"
+    return None
+
+
+MetricRef = Annotated[
+    Union[Annotated[str, Tag("metric-name")], Annotated[EvaluateMetric, Tag("metric-evaluate")]],
+    Discriminator(
+        _metric_kind,
+        custom_error_type="metric_ref",
+        custom_error_message="expected a metric name or {evaluate: module}",
+    ),
+]
+
+
+def metric_name(ref: MetricRef) -> str:
+    """The name a metric's values are stored under."""
+    return ref if isinstance(ref, str) else ref.metric_name
+
+
+class Spec(Strict):
+    """A benchmark spec as written (before matrix expansion)."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    track: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9_\-]*$")
+    extends: str | None = None
+    dataset: Component
+    model: Component
+    task: Component
+    metrics: list[MetricRef] = Field(min_length=1)
+    matrix: dict[str, list[Any]] = Field(default_factory=dict)
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    device: str = "auto"
+    timeout_s: float | None = Field(default=None, gt=0)
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, value: str) -> str:
+        if not DEVICE_PATTERN.match(value):
+            raise ValueError("expected auto, cpu, cuda, cuda:N or mps")
+        return value
+
+    @field_validator("matrix")
+    @classmethod
+    def _matrix(cls, value: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for key, options in value.items():
+            if not options:
+                raise ValueError(f"matrix entry {key!r} has no values")
+            if key.split(".")[0] not in {"dataset", "model", "task", "metrics", "timeout_s"}:
+                raise ValueError(
+                    f"matrix key {key!r} must point into dataset, model, task, metrics or timeout_s"
+                )
+        return value
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, value: list[int]) -> list[int]:
+        if len(set(value)) != len(value):
+            raise ValueError("seeds must be distinct")
+        return value
+
+    @property
+    def method(self) -> str | None:
+        """The task's ``method`` parameter, when it has one (a leaderboard column)."""
+        method = self.task.params.get("method")
+        return None if method is None else str(method)
