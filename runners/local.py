@@ -7,6 +7,7 @@ sweep is killed; the next ``podium leaderboard`` ingests anything a kill left be
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 from leaderboard.store import Store, StoreLocked
 from runners.execute import DataCache, execute
@@ -47,13 +48,15 @@ def run_sweep(runs: list[RunSpec], results: ResultsDir, force: bool = False, dev
         reporter.run_line(index, total, run.label, run.seed, identity, record.status, record.duration_s, note)
         for extra in extras:
             reporter.message(f"      + {extra.method} {extra.model} seed={extra.seed}: record {extra.run_id}")
-        _ingest(results, reporter, [record, *extras])
+        _ingest(results, reporter, lambda store: store.ingest((r, results.record_path(r.run_id).stat().st_mtime) for r in (record, *extras)))
+    # records an earlier, killed sweep wrote but did not ingest
+    _ingest(results, reporter, lambda store: store.sync(results.root))
     return outcome
 
 
-def _ingest(results: ResultsDir, reporter: SweepReporter, records: list[RunRecord]) -> None:
+def _ingest(results: ResultsDir, reporter: SweepReporter, write: Callable[[Store], object]) -> None:
     try:
         with Store(results.database) as store:
-            store.ingest((r, results.record_path(r.run_id).stat().st_mtime) for r in records)
+            write(store)
     except StoreLocked as err:  # the records are safe on disk; the next leaderboard ingests them
         reporter.message(f"note: {err}; records stay on disk and are ingested later")

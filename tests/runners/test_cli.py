@@ -1,0 +1,90 @@
+"""The podium command end to end on the shipped digits spec, with reduced epochs."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from runners.cli import main
+from tests.conftest import PROJECT
+
+QUICK = ["--set", "task.params.epochs=2", "--set", "task.params.teacher_epochs=2"]
+
+
+@pytest.fixture(scope="module")
+def digits_results(tmp_path_factory):
+    results = tmp_path_factory.mktemp("cli") / "results"
+    code = main(["run", str(PROJECT / "specs/kd/digits.yaml"), *QUICK, "--results", str(results)])
+    assert code == 0
+    return results
+
+
+def test_leaderboard_shows_three_methods_with_three_seeds(digits_results, capsys):
+    capsys.readouterr()
+    assert main(["leaderboard", "--track", "kd", "--results", str(digits_results), "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    accuracy = {r["method"]: r for r in rows if r["metric"] == "accuracy"}
+    assert set(accuracy) == {"student_only", "vanilla_kd", "continuation_kd", "teacher"}
+    assert all(r["n"] == 3 for r in accuracy.values())
+    for row in accuracy.values():
+        assert row["ci_low"] <= row["mean"] <= row["ci_high"]
+        assert 0 < row["mean"] <= 1
+    ranks = sorted(r["rank"] for r in accuracy.values())
+    assert ranks[0] == 1
+
+
+def test_second_identical_run_is_answered_from_the_cache(digits_results, capsys):
+    capsys.readouterr()
+    assert main(["run", str(PROJECT / "specs/kd/digits.yaml"), *QUICK, "--results", str(digits_results)]) == 0
+    out = capsys.readouterr().out
+    assert "0 ran (0 failed), 9 cached" in out
+
+
+def test_table_markdown_csv_and_report(digits_results, capsys, tmp_path):
+    for fmt in ("table", "md", "csv"):
+        assert main(["leaderboard", "--results", str(digits_results), "--format", fmt]) == 0
+        assert "continuation_kd" in capsys.readouterr().out
+    assert main(["report", "--results", str(digits_results), "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "kd.md").read_text()
+    assert "continuation_kd" in text and "## Provenance" in text
+
+
+def test_a_failed_run_makes_the_command_exit_1(tmp_path, misbehaving_tasks, capsys):
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(
+        "name: fails\ntrack: kd\ndataset: {name: digits}\nmodel: {name: small_cnn}\n"
+        "task: {name: test_raises}\nmetrics: [accuracy]\nseeds: [0, 1]\n"
+    )
+    assert main(["run", str(spec), "--results", str(tmp_path / "r")]) == 1
+    out = capsys.readouterr().out
+    assert out.count("failed") >= 2 and "RuntimeError: boom" in out
+    assert main(["leaderboard", "--results", str(tmp_path / "r")]) == 0
+    assert "all 2 runs failed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["run", "specs/kd/digits.yaml", "--device", "tpu"], "--device"),
+        (["run", "specs/kd/digits.yaml", "--set", "task.params.methd=x"], "task.params.methd"),
+        (["run", "specs/kd/digits.yaml", "--set", "nonsense"], "--set"),
+        (["leaderboard", "--results", "/nonexistent/results"], "no such results folder"),
+        (["run", "specs/kd/missing.yaml"], "spec file not found"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(argv, expected, capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(PROJECT)
+    monkeypatch.setenv("PODIUM_RESULTS", str(tmp_path))
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and expected in err[0] and err[0].startswith("error: ")
+    assert not (tmp_path / "runs").exists()  # nothing ran
+
+
+def test_console_script_bad_spec_no_traceback(tmp_path):
+    spec = tmp_path / "bad.yaml"
+    spec.write_text("name: x\ntrack: kd\ndataset: {name: digts}\nmodel: {name: small_cnn}\ntask: {name: distillation}\nmetrics: [accuracy]\n")
+    proc = subprocess.run([sys.executable, "-m", "runners.cli", "run", str(spec)], cwd=PROJECT, capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == f"error: {spec}: dataset.name: unknown dataset 'digts'; did you mean 'digits'? (`podium list datasets` shows all)"

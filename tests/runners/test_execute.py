@@ -1,0 +1,108 @@
+"""Executing runs: bit-identical on the CPU, failures stored as data, teachers trained once."""
+import json
+
+import pytest
+
+from runners.local import run_sweep
+from runners.progress import SweepReporter
+from runners.records import ResultsDir
+from specs.loader import expand
+from tests.runners.conftest import digits_spec, write_spec
+
+
+def sweep(tmp_path, spec, results="results", **kwargs):
+    runs = expand(write_spec(tmp_path, spec))
+    return run_sweep(runs, ResultsDir(tmp_path / results), reporter=SweepReporter(live=False), **kwargs)
+
+
+def test_same_spec_and_seed_give_identical_metrics_on_cpu(tmp_path):
+    first = sweep(tmp_path, digits_spec(), "a").ran[0]
+    second = sweep(tmp_path, digits_spec(), "b").ran[0]
+    assert first.status == second.status == "ok"
+    assert first.run_id == second.run_id
+    assert first.metrics == second.metrics  # exact float equality: bit for bit
+    assert first.info["history"] == second.info["history"]
+    other_seed = sweep(tmp_path, {**digits_spec(), "seeds": [1]}, "c").ran[0]
+    assert other_seed.info["history"] != first.info["history"]
+
+
+def test_record_holds_spec_metrics_and_provenance(tmp_path):
+    record = sweep(tmp_path, digits_spec()).ran[0]
+    stored = json.loads((tmp_path / "results" / "runs" / record.run_id / "record.json").read_text())
+    assert stored["status"] == "ok" and stored["error"] is None
+    assert set(stored["metrics"]) == {"val", "test"}
+    assert set(stored["metrics"]["test"]) == {"accuracy", "macro_f1"}
+    assert stored["spec"]["task"]["params"]["epochs"] == 2 and stored["spec"]["seeds"] == [0]
+    assert stored["higher_is_better"] == {"accuracy": True, "macro_f1": True}
+    prov = stored["provenance"]
+    for key in ("python", "torch", "cuda", "host", "device_name", "podium_version", "git_commit", "packages"):
+        assert key in prov
+    assert {"torch", "duckdb", "pydantic"} <= set(prov["packages"])
+    assert stored["device"] == "cpu" and stored["duration_s"] > 0
+
+
+def test_a_raising_run_is_stored_as_failed_and_the_sweep_goes_on(tmp_path, misbehaving_tasks):
+    spec = digits_spec()
+    spec["task"] = {"name": "test_raises", "params": {"message": "the reason"}}
+    spec["seeds"] = [0, 1]
+    outcome = sweep(tmp_path, spec)
+    assert [r.status for r in outcome.ran] == ["failed", "failed"]
+    assert outcome.ran[0].error == "RuntimeError: the reason"
+    error_file = tmp_path / "results" / "runs" / outcome.ran[0].run_id / "error.txt"
+    assert "Traceback" in error_file.read_text()
+
+
+def test_non_finite_loss_fails_the_run(tmp_path, misbehaving_tasks):
+    spec = digits_spec()
+    spec["task"] = {"name": "test_nan_loss", "params": {}}
+    record = sweep(tmp_path, spec).ran[0]
+    assert record.status == "failed" and record.error.startswith("NonFiniteLoss")
+
+
+@pytest.mark.parametrize("cooperative", [True, False])
+def test_timeout_fails_the_run(tmp_path, misbehaving_tasks, cooperative):
+    spec = digits_spec()
+    spec["task"] = {"name": "test_sleeps", "params": {"seconds": 5.0, "cooperative": cooperative}}
+    spec["timeout_s"] = 0.3
+    record = sweep(tmp_path, spec).ran[0]
+    assert record.status == "failed" and record.error.startswith("RunTimeout")
+    assert record.duration_s < 3
+
+
+def test_a_failed_run_is_retried_and_an_ok_run_is_cached(tmp_path, misbehaving_tasks):
+    spec = digits_spec()
+    spec["task"] = {"name": "test_sleeps", "params": {"seconds": 0.05}}
+    spec["timeout_s"] = 0.01
+    assert sweep(tmp_path, spec).ran[0].status == "failed"
+    spec["timeout_s"] = 30  # not part of the identity: the same run, now with time to finish
+    retried = sweep(tmp_path, spec)
+    assert [r.status for r in retried.ran] == ["ok"]
+    again = sweep(tmp_path, spec)
+    assert again.ran == [] and again.cached == [retried.ran[0].run_id]
+    forced = sweep(tmp_path, spec, force=True)
+    assert len(forced.ran) == 1
+
+
+def test_teacher_is_trained_once_and_recorded(tmp_path):
+    spec = digits_spec(teacher={"name": "small_cnn", "params": {"width": 8}}, teacher_epochs=2)
+    spec["matrix"] = {"task.params.method": ["vanilla_kd", "continuation_kd"]}
+    outcome = sweep(tmp_path, spec)
+    assert [r.status for r in outcome.ran] == ["ok", "ok"]
+    teacher_ids = {r.info["teacher_run_id"] for r in outcome.ran}
+    assert len(teacher_ids) == 1
+    (teacher_id,) = teacher_ids
+    teacher = ResultsDir(tmp_path / "results").read(teacher_id)
+    assert teacher.method == "teacher" and teacher.model == "small_cnn"
+    assert teacher.spec["model"]["params"] == {"width": 8}
+    assert set(teacher.metrics["test"]) == {"accuracy", "macro_f1"}
+    cached = list((tmp_path / "results" / "cache" / "teachers").iterdir())
+    assert [p.name for p in cached] == [teacher_id]
+
+
+def test_methods_differ_but_share_the_teacher(tmp_path):
+    spec = digits_spec(teacher={"name": "small_cnn", "params": {"width": 8}}, teacher_epochs=2, epochs=3)
+    spec["matrix"] = {"task.params.method": ["student_only", "vanilla_kd", "annealing_kd", "continuation_kd"]}
+    outcome = sweep(tmp_path, spec)
+    histories = [tuple(h["loss"] for h in r.info["history"]) for r in outcome.ran]
+    assert len(set(histories)) == 4
+    assert "teacher_run_id" not in outcome.ran[0].info  # the student alone needs no teacher
