@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import typing
 from dataclasses import dataclass
 from typing import Any, Callable, Generic, Iterator, TypeVar
 
@@ -109,10 +110,8 @@ def _params_model(name: str, obj: Callable[..., Any]) -> type[BaseModel]:
 
 
 def _type_hints(target: Callable[..., Any]) -> dict[str, Any]:
-    import typing
-
     try:
-        return typing.get_type_hints(target)
+        return typing.get_type_hints(target, include_extras=True)  # keep constraints (PositiveInt)
     except Exception:  # unresolvable forward references: fall back to no type checking
         return {}
 
@@ -122,15 +121,42 @@ def _param_problem(error: dict[str, Any], entry: Entry, path: str, file: str) ->
     where = f"{path}.{loc}" if loc else path
     allowed = list(entry.params_model.model_fields)
     if error["type"] == "extra_forbidden":
+        nested = len(error["loc"]) > 1  # a key inside a parameter's value (a teacher's `{name, params}`)
+        if nested:
+            allowed = _keys_at(entry.params_model, error["loc"][:-1])
         close = difflib.get_close_matches(str(error["loc"][-1]), allowed, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         listed = ", ".join(allowed) if allowed else "none"
+        if nested:
+            return Problem(file, where, f"unknown key{hint} (expected one of: {listed})")
         return Problem(file, where, f"unknown parameter of {entry.kind} {entry.name!r}{hint} (it takes: {listed})")
     if error["type"] == "missing":
         return Problem(file, where, f"required parameter of {entry.kind} {entry.name!r} is missing")
     got = error.get("input")
     shown = f" (got {got!r})" if not isinstance(got, (dict, list)) else ""
     return Problem(file, where, error["msg"].removeprefix("Value error, ") + shown)
+
+
+def _keys_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The keys allowed at ``loc`` inside ``model``: the fields of the pydantic model found there."""
+    for part in loc:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        found = _model_in(field.annotation) if field is not None else None
+        if found is None:
+            return []
+        model = found
+    return list(model.model_fields)
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model in an annotation such as ``Component | None``."""
+    if inspect.isclass(annotation) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 DATASETS: Registry[Callable[..., Any]] = Registry("dataset")

@@ -33,9 +33,11 @@ def check_spec(spec: Spec, file: str) -> list[Problem]:
     """Every registry problem of one expanded spec: unknown names and bad parameters."""
     load_all()
     problems: list[Problem] = []
-    for registry, part, path in ((DATASETS, spec.dataset, "dataset"), (MODELS, spec.model, "model"), (TASKS, spec.task, "task")):
+    for registry, part, path in ((DATASETS, spec.dataset, "dataset"), (MODELS, spec.model, "model")):
         problems += _check_component(registry, part, path, file)
-    if not problems:
+    task_problems = _check_component(TASKS, spec.task, "task", file)
+    problems += task_problems
+    if not task_problems:  # the task's parameters parse, so the models they name can be checked too
         task_params = TASKS.get(spec.task.name).params_model.model_validate(spec.task.params)
         problems += _check_nested(task_params, "task.params", file)
     for i, ref in enumerate(spec.metrics):

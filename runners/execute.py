@@ -73,6 +73,8 @@ def execute(run: RunSpec, results: ResultsDir, device_override: str | None = Non
             higher_is_better=directions, provenance=_provenance(device), info=info,
         )
         extras = [_extra_record(run, extra, device, directions) for extra in result.extra_runs]
+        for made in (record, *extras):
+            made.model_dump_json()  # a task's info that cannot be stored fails the run, not the sweep
     except Exception as err:  # a failed run is data, not a crash: store it and go on
         results.run_dir(identity).mkdir(parents=True, exist_ok=True)
         (results.run_dir(identity) / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")

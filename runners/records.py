@@ -1,7 +1,6 @@
 """Run records on disk: ``<results>/runs/<run_id>/record.json``, written atomically."""
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -41,6 +40,6 @@ class ResultsDir:
         path = self.record_path(record.run_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".record.json.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(record.model_dump(mode="json"), indent=1, allow_nan=False), encoding="utf-8")
+        tmp.write_text(record.model_dump_json(indent=1), encoding="utf-8")  # NaN is written as null
         os.replace(tmp, path)
         return path

@@ -90,7 +90,8 @@ def _merged(path: Path, seen: tuple[Path, ...]) -> DictConfig:
     try:
         cfg = OmegaConf.create(data)
     except OmegaConfBaseException as err:
-        raise SpecError.one(file, "", f"cannot be read as a config: {err.msg if hasattr(err, 'msg') else err}") from None
+        key = str(getattr(err, "full_key", "") or "")
+        raise SpecError.one(file, key, f"cannot be read as a config: {_first_line(err)}") from None
     parent = data.get("extends")
     if parent is None:
         return cfg
@@ -110,10 +111,14 @@ def _overrides(items: list[str] | tuple[str, ...]) -> DictConfig:
         if "=" not in item or not item.split("=", 1)[0].strip():
             raise SpecError.one("--set", item, "expected key.path=value")
         _refuse_resolvers(item.split("=", 1)[1], "--set", item.split("=", 1)[0])
-    try:
-        return OmegaConf.from_dotlist(list(items))
-    except OmegaConfBaseException as err:
-        raise SpecError.one("--set", " ".join(items), f"cannot parse override: {err}") from None
+    cfg = OmegaConf.create()
+    for item in items:  # one at a time (as OmegaConf.from_dotlist does), so an error names its item
+        try:
+            cfg.merge_with_dotlist([item])
+        except (OmegaConfBaseException, yaml.YAMLError) as err:
+            problem = getattr(err, "problem", None) or _first_line(err)
+            raise SpecError.one("--set", item.split("=", 1)[0].strip(), f"cannot parse override {item!r}: {problem}") from None
+    return cfg
 
 
 def _refuse_resolvers(node: Any, file: str, path: str) -> None:
@@ -134,8 +139,13 @@ def _resolve(cfg: DictConfig, file: str) -> dict[str, Any]:
         return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
     except OmegaConfBaseException as err:
         key = getattr(err, "full_key", "") or ""
-        msg = getattr(err, "msg", None) or str(err).splitlines()[0]
-        raise SpecError.one(file, str(key), f"cannot interpolate: {msg}") from None
+        raise SpecError.one(file, str(key), f"cannot interpolate: {_first_line(err)}") from None
+
+
+def _first_line(err: Exception) -> str:
+    """An omegaconf error's message without the ``full_key: ...`` detail lines it appends."""
+    text = getattr(err, "msg", None) or str(err)
+    return text.splitlines()[0] if text.strip() else type(err).__name__
 
 
 def _validate(data: dict[str, Any], file: str, context: str = "") -> Spec:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 import torch
+from pydantic import PositiveFloat, PositiveInt
 from torch import nn
 from torch.nn import functional as F
 
@@ -82,10 +83,11 @@ def _load_or_train_teacher(ctx: RunContext, teacher: Component, config: TrainCon
             "metrics": evaluate(model, ctx.data, ctx),
             "duration_s": time.monotonic() - started,
             "best_epoch": history.best_epoch,
+            "train_images_per_s": history.images_per_s,
         }
         _write_atomic(folder, model, summary)
     params = {"method": "teacher", **config.__dict__}
-    extra = ExtraRun(key, teacher, "teacher", params, summary["metrics"], summary["duration_s"], {"best_epoch": summary["best_epoch"], "cache": str(folder)})
+    extra = ExtraRun(key, teacher, "teacher", params, summary["metrics"], summary["duration_s"], {"best_epoch": summary["best_epoch"], "train_images_per_s": summary.get("train_images_per_s"), "cache": str(folder)})
     model.eval()
     for parameter in model.parameters():
         parameter.requires_grad_(False)
@@ -109,16 +111,16 @@ def distillation(
     *,
     method: Method = "continuation_kd",
     teacher: Component | None = None,
-    teacher_epochs: int | None = None,
-    epochs: int = 30,
-    lr: float = 0.1,
-    batch_size: int = 64,
+    teacher_epochs: PositiveInt | None = None,
+    epochs: PositiveInt = 30,
+    lr: PositiveFloat = 0.1,
+    batch_size: PositiveInt = 64,
     weight_decay: float = 5e-4,
     momentum: float = 0.9,
     schedule: Schedule = "cosine",
     temperature: float = 4.0,
     alpha: float = 0.9,
-    t_max: int = 20,
+    t_max: PositiveInt = 20,
     margin: float = 0.1,
     psi_ramp: float | None = None,
     psi_until: int | None = None,
@@ -157,7 +159,7 @@ def distillation(
 
     student = ctx.build_model(ctx.model).to(ctx.device)
     history = fit(student, ctx.data, ctx, loss_fn, config, f"{method} {ctx.model.name}")
-    info = {"best_epoch": history.best_epoch, "history": history.history}
+    info = {"best_epoch": history.best_epoch, "train_images_per_s": history.images_per_s, "history": history.history}
     if extra_runs:
         info["teacher_run_id"] = extra_runs[0].run_id
     return TaskResult(evaluate(student, ctx.data, ctx), info, extra_runs)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Literal
 
@@ -42,6 +43,12 @@ class FitResult:
     best_epoch: int
     best_val_accuracy: float
     history: list[dict[str, float]] = field(default_factory=list)
+    train_seconds: float = 0.0  # training steps only, validation excluded
+    train_images: int = 0
+
+    @property
+    def images_per_s(self) -> float:
+        return self.train_images / self.train_seconds if self.train_seconds > 0 else 0.0
 
 
 def batches(n: int, batch_size: int, generator: torch.Generator | None) -> Iterator[torch.Tensor]:
@@ -94,6 +101,7 @@ def fit(model: nn.Module, data: ImageClassificationData, ctx: RunContext, loss_f
     try:
         for epoch in range(config.epochs):
             model.train()
+            epoch_start = time.perf_counter()
             loss_sum = torch.zeros((), device=ctx.device)
             for index in batches(len(data.train), config.batch_size, generator):
                 ctx.check()
@@ -110,6 +118,8 @@ def fit(model: nn.Module, data: ImageClassificationData, ctx: RunContext, loss_f
                 loss_sum += loss.detach()
                 ctx.progress.advance()
             mean_loss = loss_sum.item() / steps_per_epoch  # one device sync per epoch
+            result.train_seconds += time.perf_counter() - epoch_start
+            result.train_images += len(data.train)
             ctx.check_loss(mean_loss)
             val_scores = predict(model, data.val, ctx, config.eval_batch_size)
             val_accuracy = float(np.mean(val_scores.argmax(1) == val_labels.cpu().numpy()))
