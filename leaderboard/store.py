@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import duckdb
 
@@ -41,8 +41,9 @@ class Store:
     def __init__(self, path: str | Path, read_only: bool = False, wait_s: float = 10.0):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.con = _connect(self.path, read_only and self.path.exists(), wait_s)
-        if not (read_only and self.path.exists()):
+        read_only = read_only and self.path.exists()  # before connecting: a writable connection creates the file
+        self.con = _connect(self.path, read_only, wait_s)
+        if not read_only:
             self.con.execute(SCHEMA)
 
     def __enter__(self) -> "Store":
@@ -85,8 +86,11 @@ class Store:
         for metric, higher in record.higher_is_better.items():
             self.con.execute("INSERT OR REPLACE INTO metric_info VALUES (?, ?)", [metric, higher])
 
-    def sync(self, results_dir: str | Path) -> int:
-        """Ingest every record under ``results_dir/runs`` that is new or changed since last time."""
+    def sync(self, results_dir: str | Path, on_invalid: Callable[[str], None] | None = None) -> int:
+        """Ingest every record under ``results_dir/runs`` that is new or changed since last time.
+
+        An unreadable record raises ``ValueError`` naming its file; with ``on_invalid`` it is
+        reported there instead and skipped, so one bad file does not hide the other results."""
         known = dict(self.con.execute("SELECT run_id, record_mtime FROM runs").fetchall())
         pending = []
         for path in sorted(Path(results_dir, "runs").glob("*/record.json")):
@@ -96,7 +100,11 @@ class Store:
             try:
                 record = RunRecord.model_validate_json(path.read_text(encoding="utf-8"))
             except ValueError as err:
-                raise ValueError(f"{path}: not a valid run record: {str(err).splitlines()[0]}") from None
+                message = f"{path}: not a valid run record: {str(err).splitlines()[0]}"
+                if on_invalid is None:
+                    raise ValueError(message) from None
+                on_invalid(message)
+                continue
             pending.append((record, mtime))
         return self.ingest(pending) if pending else 0
 

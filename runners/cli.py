@@ -134,11 +134,7 @@ def _open_store(results_dir: str):
     if not root.is_dir():
         raise UsageError(f"--results {root}: no such results folder (run `podium run SPEC` first)")
     store = Store(root / "podium.duckdb")
-    try:
-        store.sync(root)
-    except ValueError as err:
-        store.close()
-        raise UsageError(str(err)) from None
+    store.sync(root, on_invalid=lambda message: print(f"warning: skipped {message}", file=sys.stderr))
     return store
 
 

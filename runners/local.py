@@ -50,7 +50,7 @@ def run_sweep(runs: list[RunSpec], results: ResultsDir, force: bool = False, dev
             reporter.message(f"      + {extra.method} {extra.model} seed={extra.seed}: record {extra.run_id}")
         _ingest(results, reporter, lambda store: store.ingest((r, results.record_path(r.run_id).stat().st_mtime) for r in (record, *extras)))
     # records an earlier, killed sweep wrote but did not ingest
-    _ingest(results, reporter, lambda store: store.sync(results.root))
+    _ingest(results, reporter, lambda store: store.sync(results.root, on_invalid=lambda m: reporter.message(f"warning: skipped {m}")))
     return outcome
 
 

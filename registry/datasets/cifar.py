@@ -70,7 +70,7 @@ def load_cifar(
         arrays[split] = np.stack([_decode(image) for image in table["img"]]).transpose(0, 3, 1, 2)
         labels[split] = np.asarray(table[label_column], dtype=np.int64)
     if train_limit is not None and train_limit < len(labels["train"]):  # a stratified subset, for quick runs
-        _, keep = stratified_split(labels["train"], train_limit / len(labels["train"]), split_seed)
+        _, keep = stratified_split(labels["train"], train_limit, split_seed)  # a count: k / n * n can round up to k + 1
         arrays["train"], labels["train"] = arrays["train"][keep], labels["train"][keep]
     train, val = stratified_split(labels["train"], val_fraction, split_seed)
     splits = normalised_splits(

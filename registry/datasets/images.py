@@ -69,9 +69,10 @@ def random_crop_flip(x: torch.Tensor, padding: int, generator: torch.Generator) 
 
 
 def stratified_split(
-    labels: np.ndarray, fraction: float, seed: int
+    labels: np.ndarray, fraction: float | int, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (kept, held out) with ``fraction`` of each class held out, fixed by ``seed``."""
+    """Indices (kept, held out) with ``fraction`` of each class held out, fixed by ``seed``;
+    an int ``fraction`` holds out exactly that many in all."""
     index = np.arange(len(labels))
     if fraction <= 0:
         return index, index[:0]

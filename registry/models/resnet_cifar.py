@@ -49,8 +49,8 @@ class CifarResNet(nn.Module):
 
     def __init__(self, depth: int, num_classes: int, in_channels: int = 3, width: int = 16, shortcut: str = "A"):
         super().__init__()
-        if (depth - 2) % 6:
-            raise ValueError(f"CIFAR ResNet depth must be 6n+2, got {depth}")
+        if depth < 8 or (depth - 2) % 6:
+            raise ValueError(f"CIFAR ResNet depth must be 6n+2 with n >= 1, got {depth}")
         blocks = (depth - 2) // 6
         widths = [width, 2 * width, 4 * width]
         self.stem = nn.Sequential(nn.Conv2d(in_channels, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU())

@@ -8,7 +8,7 @@ from registry.core import MODELS
 
 @MODELS.register("small_cnn")
 def small_cnn(num_classes: int, in_channels: int, *, width: int = 16, dropout: float = 0.0) -> nn.Module:
-    """Two conv blocks (width, 2*width channels), global average pooling, linear head; ~10k params at width 16."""
+    """Three 3x3 conv layers (width, 2*width, 2*width channels), one 2x2 pooling, global average pooling, linear head; ~14k params at width 16."""
     return nn.Sequential(
         nn.Conv2d(in_channels, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(),
         nn.Conv2d(width, 2 * width, 3, padding=1, bias=False), nn.BatchNorm2d(2 * width), nn.ReLU(),

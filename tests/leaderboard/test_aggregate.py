@@ -1,0 +1,179 @@
+"""Leaderboards from the store, checked against the same statistics computed with pandas and scipy."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from leaderboard import LEADERBOARD_COLUMNS, leaderboard
+from leaderboard.aggregate import failed_only
+
+GROUP = ["track", "task", "dataset", "model", "method"]
+BOARD = ["track", "task", "dataset", "metric"]
+
+
+@pytest.fixture
+def records(record):
+    """Two tracks; in kd/distillation/digits:
+    - resnet8 vanilla_kd and resnet8 continuation_kd tie on test accuracy (0.5, 0.75, 1.0);
+    - small_cnn (no method) has 3 ok seeds and a failed one that still carries a metric;
+    - resnet20 has one seed (no interval);
+    - resnet56 only failed.
+    ``loss`` is lower-is-better."""
+    def ok(model, method, seed, accuracy, loss, val_accuracy, **fields):
+        return record(model, method, seed, metrics={"test": {"accuracy": accuracy, "loss": loss}, "val": {"accuracy": val_accuracy}}, **fields)
+
+    return [
+        ok("resnet8", "vanilla_kd", 0, 0.5, 0.40, 0.6),
+        ok("resnet8", "vanilla_kd", 1, 0.75, 0.30, 0.7),
+        ok("resnet8", "vanilla_kd", 2, 1.0, 0.20, 0.8),
+        ok("resnet8", "continuation_kd", 0, 1.0, 0.35, 0.9),
+        ok("resnet8", "continuation_kd", 1, 0.5, 0.25, 0.95),
+        ok("resnet8", "continuation_kd", 2, 0.75, 0.15, 0.85),
+        ok("small_cnn", None, 0, 0.61, 0.9, 0.5),
+        ok("small_cnn", None, 1, 0.64, 0.8, 0.55),
+        ok("small_cnn", None, 2, 0.70, 0.7, 0.52),
+        record("small_cnn", None, 3, status="failed", metrics={"test": {"accuracy": 0.0}}),  # partial: must not count
+        ok("resnet20", "vanilla_kd", 0, 0.95, 0.05, 0.9),
+        record("resnet56", "vanilla_kd", 0, status="failed", error="RuntimeError: CUDA out of memory",
+               started_at="2024-05-01T10:00:00+00:00"),
+        record("resnet56", "vanilla_kd", 1, status="failed", error="RunTimeout: run exceeded its timeout_s",
+               started_at="2024-05-01T11:00:00+00:00"),
+        # another dataset of the same track, and another track
+        ok("resnet8", "vanilla_kd", 0, 0.4, 1.2, 0.4, dataset="cifar10"),
+        ok("resnet8", "vanilla_kd", 1, 0.5, 1.1, 0.5, dataset="cifar10"),
+        ok("vit-b-32", None, 0, 0.6, 2.0, 0.6, track="scaling", task="fit", dataset="laion"),
+        ok("vit-b-32", None, 1, 0.7, 1.8, 0.7, track="scaling", task="fit", dataset="laion"),
+    ]
+
+
+@pytest.fixture
+def filled(store, records):
+    store.ingest((r, 1.0) for r in records)
+    return store
+
+
+def expected_board(records, split: str, track: str | None = None) -> pd.DataFrame:
+    """The leaderboard computed from the records with pandas and scipy."""
+    rows = [
+        {"track": r.track, "task": r.task, "dataset": r.dataset, "model": r.model, "method": r.method or "",
+         "metric": metric, "value": value}
+        for r in records if r.status == "ok" and (track is None or r.track == track)
+        for metric, value in r.metrics.get(split, {}).items()
+    ]
+    values = pd.DataFrame(rows)
+    board = values.groupby([*GROUP, "metric"], as_index=False)["value"].agg(mean="mean", std=lambda v: v.std(ddof=1), n="count")
+    failed = pd.DataFrame(
+        [{"track": r.track, "task": r.task, "dataset": r.dataset, "model": r.model, "method": r.method or ""}
+         for r in records if r.status == "failed"], columns=GROUP,
+    ).value_counts().rename("failed").reset_index()
+    board = board.merge(failed, on=GROUP, how="left").fillna({"failed": 0})
+    half = [stats.t.ppf(0.975, n - 1) * s / math.sqrt(n) if n > 1 else math.nan for s, n in zip(board["std"], board["n"])]
+    board["ci_low"], board["ci_high"] = board["mean"] - half, board["mean"] + half
+    lower_is_better = board["metric"] == "loss"
+    board["higher_is_better"] = ~lower_is_better
+    signed = board["mean"].where(~lower_is_better, -board["mean"])
+    board["rank"] = signed.groupby([board[c] for c in BOARD]).rank(method="min", ascending=False)
+    return board
+
+
+def compare(actual: pd.DataFrame, expected: pd.DataFrame) -> None:
+    keys = [*GROUP, "metric"]
+    actual = actual.sort_values(keys).reset_index(drop=True)
+    expected = expected.sort_values(keys).reset_index(drop=True)[actual.columns]
+    assert actual[keys].values.tolist() == expected[keys].values.tolist()
+    for column in ("mean", "std", "ci_low", "ci_high"):
+        np.testing.assert_allclose(actual[column].astype(float), expected[column].astype(float), rtol=1e-9, equal_nan=True, err_msg=column)
+    for column in ("n", "rank", "failed"):
+        assert actual[column].astype(int).tolist() == expected[column].astype(int).tolist(), column
+    assert actual["higher_is_better"].tolist() == expected["higher_is_better"].tolist()
+
+
+@pytest.mark.parametrize("split", ["test", "val"])
+def test_leaderboard_matches_pandas(filled, records, split):
+    board = leaderboard(filled, split=split)
+    assert list(board.columns) == LEADERBOARD_COLUMNS
+    compare(board, expected_board(records, split))
+
+
+def test_statistics_of_one_entry_by_hand(filled):
+    board = leaderboard(filled, "kd")
+    row = board[(board.model == "small_cnn") & (board.dataset == "digits") & (board.metric == "accuracy")].iloc[0]
+    values = [0.61, 0.64, 0.70]  # the failed seed's 0.0 is left out
+    assert row["n"] == 3 and row["failed"] == 1 and row["method"] == ""
+    assert row["mean"] == pytest.approx(np.mean(values))
+    assert row["std"] == pytest.approx(np.std(values, ddof=1))
+    half = stats.t.ppf(0.975, 2) * np.std(values, ddof=1) / math.sqrt(3)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((np.mean(values) - half, np.mean(values) + half))
+
+
+def test_ranks_follow_the_metric_direction_and_ties_share_the_better_rank(filled):
+    board = leaderboard(filled, "kd").query("dataset == 'digits'")
+
+    def ranks(metric):
+        rows = board[board.metric == metric]
+        return dict(zip(rows.model + "/" + rows.method, rows["rank"]))
+
+    # accuracy (higher is better): resnet20 0.95, the two resnet8 tie at 0.75, small_cnn 0.65
+    assert ranks("accuracy") == {"resnet20/vanilla_kd": 1, "resnet8/vanilla_kd": 2, "resnet8/continuation_kd": 2, "small_cnn/": 4}
+    # loss (lower is better): resnet20 0.05, continuation 0.25, vanilla 0.30, small_cnn 0.8
+    assert ranks("loss") == {"resnet20/vanilla_kd": 1, "resnet8/continuation_kd": 2, "resnet8/vanilla_kd": 3, "small_cnn/": 4}
+    assert not board[board.metric == "loss"]["higher_is_better"].any()
+    assert board[board.metric == "accuracy"]["higher_is_better"].all()
+    # rows come ordered by board, then rank
+    for _, rows in board.groupby(BOARD):
+        assert rows["rank"].is_monotonic_increasing
+
+
+def test_ranks_are_per_board(filled):
+    board = leaderboard(filled)
+    cifar = board[(board.dataset == "cifar10")]
+    assert cifar["rank"].tolist() == [1, 1]  # alone on its boards (accuracy, loss), whatever digits says
+    assert leaderboard(filled, "scaling")["rank"].tolist() == [1, 1]
+
+
+def test_single_seed_has_no_interval(filled):
+    row = leaderboard(filled, "kd").query("model == 'resnet20' and metric == 'accuracy'").iloc[0]
+    assert row["n"] == 1 and row["mean"] == 0.95
+    assert math.isnan(row["std"]) and math.isnan(row["ci_low"]) and math.isnan(row["ci_high"])
+
+
+def test_only_failed_entries_are_not_on_the_board_but_in_failed_only(filled):
+    board = leaderboard(filled)
+    assert "resnet56" not in set(board.model)
+    failures = failed_only(filled)
+    assert failures[["model", "method", "failed"]].values.tolist() == [["resnet56", "vanilla_kd", 2]]
+    assert failures["last_error"].tolist() == ["RunTimeout: run exceeded its timeout_s"]  # the later one
+    assert failures["track"].tolist() == ["kd"]
+    assert failed_only(filled, "scaling").empty
+
+
+def test_track_filter(filled, records):
+    kd = leaderboard(filled, "kd")
+    assert set(kd.track) == {"kd"}
+    compare(kd, expected_board(records, "test", track="kd"))
+    scaling = leaderboard(filled, "scaling")
+    assert set(scaling.model) == {"vit-b-32"} and scaling["n"].tolist() == [2, 2]
+    assert leaderboard(filled, "no-such-track").empty
+
+
+def test_an_unknown_split_gives_an_empty_board(filled):
+    board = leaderboard(filled, split="train")
+    assert board.empty and list(board.columns) == LEADERBOARD_COLUMNS
+
+
+def test_an_empty_store_gives_an_empty_board(store):
+    board = leaderboard(store)
+    assert board.empty and list(board.columns) == LEADERBOARD_COLUMNS
+    assert failed_only(store).empty
+
+
+def test_confidence_level_is_a_parameter(filled):
+    row90 = leaderboard(filled, "kd", confidence=0.90).query("model == 'small_cnn' and metric == 'accuracy'").iloc[0]
+    row95 = leaderboard(filled, "kd").query("model == 'small_cnn' and metric == 'accuracy'").iloc[0]
+    half90 = stats.t.ppf(0.95, 2) * row90["std"] / math.sqrt(3)
+    assert row90["ci_high"] - row90["mean"] == pytest.approx(half90)
+    assert row90["ci_high"] < row95["ci_high"]

@@ -1,0 +1,75 @@
+"""The markdown report: one file per track with its leaderboards, failures and provenance."""
+from __future__ import annotations
+
+from tests.reports.report_records import CPU, GPU, github_tables
+
+from leaderboard import leaderboard
+from reports.markdown import write_reports
+from reports.tables import render_leaderboard
+
+
+def section(text: str, title: str) -> str:
+    """The body of the ``## title`` section."""
+    body = text.split(f"## {title}\n", 1)[1]
+    return body.split("\n## ", 1)[0]
+
+
+def test_one_file_per_track(store, tmp_path):
+    out = tmp_path / "reports" / "nested"  # created
+    paths = write_reports(store, out)
+    assert paths == [out / "kd.md", out / "scaling.md"]
+    assert sorted(p.name for p in out.iterdir()) == ["kd.md", "scaling.md"]
+    kd, scaling = (p.read_text(encoding="utf-8") for p in paths)
+    assert kd.startswith("# Track `kd`\n") and scaling.startswith("# Track `scaling`\n")
+    assert "vit-b-32" not in kd and "resnet8" not in scaling
+
+
+def test_report_holds_the_tracks_leaderboard(store, tmp_path):
+    kd = write_reports(store, tmp_path)[0].read_text(encoding="utf-8")
+    assert "from 8 successful and 2 failed runs" in kd
+    assert "`test` split" in kd
+    assert render_leaderboard(leaderboard(store, "kd"), "md") in section(kd, "Leaderboards")
+    headings = [line for line in kd.splitlines() if line.startswith("### ")]
+    assert headings == [
+        "### kd / distillation / cifar10 / accuracy (higher is better)",
+        "### kd / distillation / cifar10 / loss (lower is better)",
+        "### kd / distillation / digits / accuracy (higher is better)",
+        "### kd / distillation / digits / loss (lower is better)",
+    ]
+
+
+def test_report_lists_entries_with_only_failed_runs(store, tmp_path):
+    kd, scaling = (p.read_text(encoding="utf-8") for p in write_reports(store, tmp_path))
+    [failures] = github_tables(section(kd, "Entries with only failed runs"))
+    assert [(r["model"], r["method"], r["failed"], r["last_error"]) for r in failures] == [
+        ("resnet56", "vanilla_kd", "1", "RuntimeError: boom")
+    ]
+    assert "Entries with only failed runs" not in scaling
+
+
+def test_provenance_table_comes_from_the_records(store, tmp_path):
+    kd, scaling = (p.read_text(encoding="utf-8") for p in write_reports(store, tmp_path))
+    [rows] = github_tables(section(kd, "Provenance"))
+    assert {k for k in rows[0]} >= {"device", "hardware", "torch", "cuda", "podium", "commit", "runs"}
+    got = {(r["device"], r["hardware"], r["torch"], r["cuda"], r["podium"], r["commit"], r["runs"]) for r in rows}
+    assert got == {
+        ("cuda:0", GPU["device_name"], GPU["torch"], GPU["cuda"], "0.1.0", GPU["git_commit"], "7"),
+        ("cpu", CPU["device_name"], CPU["torch"], "-", "0.1.0", CPU["git_commit"], "3"),  # no CUDA: shown as -
+    }
+    assert [r["runs"] for r in rows] == ["7", "3"]  # most runs first
+    [rows] = github_tables(section(scaling, "Provenance"))
+    assert [(r["device"], r["torch"], r["commit"], r["runs"]) for r in rows] == [("cpu", CPU["torch"], CPU["git_commit"], "2")]
+
+
+def test_report_of_another_split(store, tmp_path):
+    kd = write_reports(store, tmp_path, split="val")[0].read_text(encoding="utf-8")
+    assert "`val` split" in kd
+    assert "loss" not in section(kd, "Leaderboards")  # only accuracy was measured on val
+    assert render_leaderboard(leaderboard(store, "kd", "val"), "md") in kd
+
+
+def test_an_empty_store_writes_no_report(tmp_path):
+    from leaderboard.store import Store
+
+    with Store(tmp_path / "empty.duckdb") as store:
+        assert write_reports(store, tmp_path / "out") == []
