@@ -6,11 +6,13 @@ the task returns a ``TaskResult``. Keeping both here lets tasks stay ignorant of
 from __future__ import annotations
 
 import math
+import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
+import numpy as np
 import torch
 
 from specs.schema import Component
@@ -45,6 +47,14 @@ class NoProgress:
         pass
 
 
+def seed_worker(worker_id: int) -> None:
+    """``worker_init_fn``: each worker seeds Python and NumPy from its torch seed, which torch
+    derives from the loader's generator and the worker id."""
+    worker_seed = torch.initial_seed() % 2**32
+    np.random.seed(worker_seed)
+    random.seed(worker_seed)
+
+
 @dataclass
 class RunContext:
     """Everything a task needs from the harness for one run."""
@@ -70,6 +80,11 @@ class RunContext:
         """Raise ``NonFiniteLoss`` on a NaN or infinite loss."""
         if not math.isfinite(loss):
             raise NonFiniteLoss(f"training loss became {loss}")
+
+    def loader_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for a torch ``DataLoader`` that tie its shuffling and its workers'
+        Python, NumPy and torch generators to the run's seed."""
+        return {"generator": torch.Generator().manual_seed(self.seed), "worker_init_fn": seed_worker}
 
     @property
     def use_amp(self) -> bool:

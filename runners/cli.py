@@ -71,6 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:  # finished runs are stored; the interrupted one left no record
+        print("interrupted: rerun the same command to resume where it stopped", file=sys.stderr)
+        return 130
 
 
 def _expand_all(paths: list[str], overrides: list[str]):

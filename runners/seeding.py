@@ -1,4 +1,8 @@
-"""Seeding every generator a run touches, for reproducible (on the CPU: bit-identical) runs."""
+"""Seeding every generator a run touches, for reproducible (on the CPU: bit-identical) runs.
+
+Data-loader workers are seeded through ``RunContext.loader_kwargs`` (registry/context.py), which
+tasks hand to any torch ``DataLoader`` they build.
+"""
 from __future__ import annotations
 
 import os
@@ -16,15 +20,3 @@ def seed_everything(seed: int) -> None:
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.use_deterministic_algorithms(True, warn_only=True)
     torch.backends.cudnn.benchmark = False
-
-
-def seed_worker(worker_id: int) -> None:
-    """``worker_init_fn`` for a torch DataLoader: each worker derives its seeds from torch's."""
-    worker_seed = torch.initial_seed() % 2**32
-    np.random.seed(worker_seed)
-    random.seed(worker_seed)
-
-
-def loader_generator(seed: int) -> torch.Generator:
-    """The ``generator`` to give a DataLoader so its shuffling and worker seeds follow the run seed."""
-    return torch.Generator().manual_seed(seed)
