@@ -139,3 +139,23 @@ def test_local_module_in_a_spec_checks_clean_and_builds(tmp_path, local_module):
     assert metric.name == "n_correct"
     scores, labels = scores_and_labels(2)
     assert metric(scores, labels) == float(np.sum(scores.argmax(axis=1) == labels))
+
+
+def test_a_run_stores_the_evaluate_metric_beside_the_built_in_one(tmp_path, local_module):
+    from runners.local import run_sweep
+    from runners.progress import SweepReporter
+    from runners.records import ResultsDir
+
+    spec = {
+        "name": "eval-metric", "track": "kd", "dataset": {"name": "digits"},
+        "model": {"name": "small_cnn", "params": {"width": 4}},
+        "task": {"name": "distillation", "params": {"method": "student_only", "epochs": 1}},
+        "metrics": ["accuracy", {"evaluate": str(local_module), "key": "local_accuracy"}], "device": "cpu",
+    }
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    outcome = run_sweep(expand(path), ResultsDir(tmp_path / "results"), reporter=SweepReporter(live=False))
+    record = outcome.ran[0]
+    assert record.status == "ok", record.error
+    assert record.metrics["test"]["local_accuracy"] == record.metrics["test"]["accuracy"]
+    assert record.higher_is_better["local_accuracy"] is True
