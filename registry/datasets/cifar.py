@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from registry.core import DATASETS
-from registry.datasets.images import ImageClassificationData, normalised_splits, stratified_split
+from registry.datasets.images import ImageClassificationData
+from registry.datasets.tensors import normalised_splits, stratified_split
 
 
 class DatasetUnavailable(RuntimeError):

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from registry.core import DATASETS
-from registry.datasets.images import ImageClassificationData, normalised_splits, stratified_split
+from registry.datasets.images import ImageClassificationData
+from registry.datasets.tensors import normalised_splits, stratified_split
 
 
 @DATASETS.register("digits")

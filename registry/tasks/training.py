@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from registry.context import RunContext
-from registry.datasets.images import ImageClassificationData, Split
+from registry.datasets.tensors import Split, TensorData
 
 Schedule = Literal["cosine", "constant"]
 # loss(epoch, inputs, logits, labels) -> scalar tensor
@@ -75,7 +75,7 @@ def predict(model: nn.Module, split: Split, ctx: RunContext, batch_size: int = 1
     return torch.cat(outputs).cpu().numpy()
 
 
-def evaluate(model: nn.Module, data: ImageClassificationData, ctx: RunContext, splits: tuple[str, ...] = ("val", "test")) -> dict[str, dict[str, float]]:
+def evaluate(model: nn.Module, data: TensorData, ctx: RunContext, splits: tuple[str, ...] = ("val", "test")) -> dict[str, dict[str, float]]:
     """Every metric of the run on each split."""
     results: dict[str, dict[str, float]] = {}
     for name in splits:
@@ -85,7 +85,7 @@ def evaluate(model: nn.Module, data: ImageClassificationData, ctx: RunContext, s
     return results
 
 
-def fit(model: nn.Module, data: ImageClassificationData, ctx: RunContext, loss_fn: LossFn, config: TrainConfig, description: str) -> FitResult:
+def fit(model: nn.Module, data: TensorData, ctx: RunContext, loss_fn: LossFn, config: TrainConfig, description: str) -> FitResult:
     """Train ``model`` in place; on return it holds the weights of its best validation epoch."""
     generator = torch.Generator().manual_seed(ctx.seed)
     optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
