@@ -11,13 +11,15 @@ from leaderboard.store import Store
 
 GROUP = ["track", "task", "dataset", "model", "method"]
 BOARD = ["track", "task", "dataset", "metric"]
-LEADERBOARD_COLUMNS = [*GROUP, "metric", "mean", "std", "n", "ci_low", "ci_high", "rank", "higher_is_better", "failed"]
+LEADERBOARD_COLUMNS = [*GROUP, "metric", "mean", "std", "n", "ci_low", "ci_high", "rank", "higher_is_better", "failed", "citation"]
 
 
 def leaderboard(store: Store, track: str | None = None, split: str = "test", confidence: float = 0.95) -> pd.DataFrame:
-    """The leaderboard of ``split`` as a DataFrame with ``LEADERBOARD_COLUMNS``, ordered by board and rank.
+    """The leaderboard of ``split`` as a DataFrame with ``LEADERBOARD_COLUMNS``, each board best first.
 
-    Failed runs are left out of every statistic; ``failed`` counts them per entry."""
+    Failed runs are left out of every statistic; ``failed`` counts them per entry. Published
+    reference rows (test split only) stand beside the runs with method ``published``, their
+    citation, no n and no rank: they are never part of the runs' statistics."""
     where, params = ("AND r.track = ?", [split, track]) if track else ("", [split])
     values = store.query(
         f"""
@@ -44,8 +46,32 @@ def leaderboard(store: Store, track: str | None = None, split: str = "test", con
     half = [_half_width(s, n, confidence) for s, n in zip(board["std"], board["n"])]
     board["ci_low"] = board["mean"] - half
     board["ci_high"] = board["mean"] + half
-    board["rank"] = _ranks(board)
-    return board.sort_values([*BOARD, "rank", "model", "method"]).reset_index(drop=True)[LEADERBOARD_COLUMNS]
+    board["rank"] = _ranks(board).astype("Int64")
+    board["citation"] = None
+    if split == "test":  # papers report test numbers
+        board = pd.concat([board, _published(store, track)], ignore_index=True) if not board.empty else _published(store, track)
+    signed = board["mean"].where(board["higher_is_better"].astype(bool), -board["mean"])
+    order = board.assign(_signed=-signed).sort_values([*BOARD, "_signed", "model", "method"])
+    return order.reset_index(drop=True)[LEADERBOARD_COLUMNS]
+
+
+def _published(store: Store, track: str | None) -> pd.DataFrame:
+    """Published reference rows as leaderboard rows: method ``published``, no n, no interval, no rank."""
+    where, params = ("WHERE track = ?", [track]) if track else ("", [])
+    rows = store.query(
+        f"""
+        SELECT track, task, dataset,
+               CASE WHEN setting IS NULL THEN model ELSE model || ' (' || setting || ')' END AS model,
+               'published' AS method, metric, value AS mean, higher_is_better, citation
+        FROM published {where}
+        """,
+        params,
+    )
+    rows["std"] = rows["ci_low"] = rows["ci_high"] = float("nan")
+    rows["n"] = 0
+    rows["failed"] = 0
+    rows["rank"] = pd.Series([pd.NA] * len(rows), dtype="Int64")
+    return rows[LEADERBOARD_COLUMNS]
 
 
 def failed_only(store: Store, track: str | None = None) -> pd.DataFrame:

@@ -13,6 +13,7 @@ from typing import Callable, Iterable
 
 import duckdb
 
+from specs.published import PublishedTable
 from specs.record import RunRecord
 
 SCHEMA = """
@@ -28,6 +29,10 @@ CREATE TABLE IF NOT EXISTS metrics (
     PRIMARY KEY (run_id, split, metric)
 );
 CREATE TABLE IF NOT EXISTS metric_info (metric VARCHAR PRIMARY KEY, higher_is_better BOOLEAN);
+CREATE TABLE IF NOT EXISTS published (
+    source VARCHAR, track VARCHAR, task VARCHAR, dataset VARCHAR, model VARCHAR, setting VARCHAR,
+    metric VARCHAR, value DOUBLE, higher_is_better BOOLEAN, citation VARCHAR
+);
 """
 
 
@@ -85,6 +90,22 @@ class Store:
             self.con.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?)", rows)
         for metric, higher in record.higher_is_better.items():
             self.con.execute("INSERT OR REPLACE INTO metric_info VALUES (?, ?)", [metric, higher])
+
+    def ingest_published(self, table: PublishedTable, source: str) -> int:
+        """Replace the published rows that came from ``source`` (a file path) with ``table``'s."""
+        rows = [
+            (source, table.track, r.task, r.dataset, r.model, r.setting, r.metric, r.value, r.higher_is_better, table.citation)
+            for r in table.rows
+        ]
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            self.con.execute("DELETE FROM published WHERE source = ?", [source])
+            self.con.executemany("INSERT INTO published VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        return len(rows)
 
     def sync(self, results_dir: str | Path, on_invalid: Callable[[str], None] | None = None) -> int:
         """Ingest every record under ``results_dir/runs`` that is new or changed since last time.

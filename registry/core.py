@@ -33,6 +33,20 @@ class Entry:
     obj: Callable[..., Any]
     description: str
     params_model: type[BaseModel]
+    board_label: Callable[[dict[str, Any]], str] | None = None
+
+    @property
+    def harness_names(self) -> tuple[str, ...]:
+        """Names of the positional parameters, which the harness supplies."""
+        target = self.obj.__init__ if inspect.isclass(self.obj) else self.obj
+        kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        names = [p.name for p in inspect.signature(target).parameters.values() if p.kind in kinds]
+        return tuple(n for n in names if n != "self")
+
+    def label(self, params: dict[str, Any]) -> str:
+        """The name results are filed under: the entry's name, or what its ``label`` function makes
+        of the parameters (a dataset whose variants are different benchmarks, e.g. MTNeuro's tasks)."""
+        return self.board_label(self.parsed_params(params)) if self.board_label else self.name
 
     def validate_params(self, params: dict[str, Any], path: str, file: str) -> list[Problem]:
         """Problems with ``params`` for this entry, each naming ``path.<key>``."""
@@ -60,15 +74,16 @@ class Registry(Generic[T]):
         self.kind = kind
         self._entries: dict[str, Entry] = {}
 
-    def register(self, name: str, description: str | None = None) -> Callable[[T], T]:
-        """Decorator: register ``obj`` under ``name``; the docstring's first line describes it."""
+    def register(self, name: str, description: str | None = None, label: Callable[[dict[str, Any]], str] | None = None) -> Callable[[T], T]:
+        """Decorator: register ``obj`` under ``name``; the docstring's first line describes it.
+        ``label`` maps validated parameters to the name results are filed under (default ``name``)."""
 
         def decorate(obj: T) -> T:
             if name in self._entries and self._entries[name].obj is not obj:
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
             doc = description or (inspect.getdoc(obj) or "").strip().splitlines()[0:1]
             text = doc if isinstance(doc, str) else (doc[0] if doc else "")
-            self._entries[name] = Entry(self.kind, name, obj, text, _params_model(name, obj))
+            self._entries[name] = Entry(self.kind, name, obj, text, _params_model(name, obj), label)
             return obj
 
         return decorate

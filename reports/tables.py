@@ -20,26 +20,58 @@ def render_leaderboard(board: pd.DataFrame, fmt: str = "table") -> str:
         return json.dumps(rows, indent=1)
     if board.empty:
         return "(no results)"
-    style = "github" if fmt == "md" else "simple"
     sections = []
-    for (track, task, dataset, metric), rows in board.groupby(["track", "task", "dataset", "metric"], sort=False):
+    main = board[~board["metric"].str.contains("/", regex=False)]
+    for (track, task, dataset, metric), rows in main.groupby(["track", "task", "dataset", "metric"], sort=False):
         arrow = "higher is better" if rows["higher_is_better"].iloc[0] else "lower is better"
-        title = f"{track} / {task} / {dataset} / {metric} ({arrow})"
-        table = tabulate(_display(rows), headers="keys", tablefmt=style, showindex=False, disable_numparse=True)
-        sections.append(f"### {title}\n\n{table}" if fmt == "md" else f"{title}\n{table}")
+        sections.append(_section(f"{track} / {task} / {dataset} / {metric} ({arrow})", _display(rows), fmt, _citations(rows)))
+        parts = board[(board["track"] == track) & (board["task"] == task) & (board["dataset"] == dataset) & board["metric"].str.startswith(f"{metric}/")]
+        if not parts.empty:  # per-class entries (seg_iou/vessel, ...): one column per class
+            per_class = parts.assign(part=parts["metric"].str.split("/", n=1).str[1])
+            table = per_class.pivot_table(index=["model", "method"], columns="part", values="mean", sort=False).reset_index()
+            table = table.map(lambda v: _number(v) if isinstance(v, float) else v)
+            sections.append(_section(f"{track} / {task} / {dataset} / {metric} per class (mean)", table, fmt))
     return "\n\n".join(sections)
+
+
+def render_wide(board: pd.DataFrame, fmt: str = "table") -> str:
+    """One table per (track, task, dataset): an entry per row, a column per metric (mean, and the
+    95% interval's half-width when there are several seeds)."""
+    cells = board.assign(cell=[_mean_ci(m, lo, hi) for m, lo, hi in zip(board["mean"], board["ci_low"], board["ci_high"])])
+    if fmt in ("csv", "json"):
+        wide = board.pivot_table(index=["track", "task", "dataset", "model", "method"], columns="metric", values="mean", sort=False).reset_index()
+        return wide.to_csv(index=False) if fmt == "csv" else json.dumps([{k: _plain(v) for k, v in row.items()} for row in wide.to_dict(orient="records")], indent=1)
+    sections = []
+    for (track, task, dataset), rows in cells.groupby(["track", "task", "dataset"], sort=False):
+        table = rows.pivot_table(index=["model", "method", "n"], columns="metric", values="cell", aggfunc="first", sort=False).reset_index()
+        sections.append(_section(f"{track} / {task} / {dataset}", table.fillna("-"), fmt, _citations(rows)))
+    return "\n\n".join(sections) if sections else "(no results)"
+
+
+def _section(title: str, table: pd.DataFrame, fmt: str, notes: list[str] = ()) -> str:
+    text = tabulate(table, headers="keys", tablefmt="github" if fmt == "md" else "simple", showindex=False, disable_numparse=True)
+    footer = "".join(f"\n{note}" for note in notes)
+    return f"### {title}\n\n{text}\n{footer}" if fmt == "md" else f"{title}\n{text}{footer}"
+
+
+def _citations(rows: pd.DataFrame) -> list[str]:
+    return [f"published: {c}" for c in rows["citation"].dropna().unique()]
+
+
+def _mean_ci(mean: float, low: float, high: float) -> str:
+    return _number(mean) if _missing(low) else f"{_number(mean)} ± {(high - low) / 2:.4f}"
 
 
 def _display(rows: pd.DataFrame) -> pd.DataFrame:
     shown = pd.DataFrame(
         {
-            "rank": rows["rank"].astype(str),
+            "rank": ["-" if pd.isna(r) else str(int(r)) for r in rows["rank"]],
             "model": rows["model"],
             "method": rows["method"],
             "mean": rows["mean"].map(_number),
             "std": rows["std"].map(_number),
             "95% CI": [f"[{_number(lo)}, {_number(hi)}]" if not _missing(lo) else "-" for lo, hi in zip(rows["ci_low"], rows["ci_high"])],
-            "n": rows["n"].astype(str),
+            "n": ["-" if method == "published" else str(n) for n, method in zip(rows["n"], rows["method"])],
             "failed": rows["failed"].astype(str),
         }
     )
@@ -56,6 +88,8 @@ def _missing(value: object) -> bool:
 
 def _plain(value: object) -> object:
     """JSON-safe scalars: NaN -> null, numpy numbers -> Python numbers."""
+    if value is pd.NA or value is None:
+        return None
     if hasattr(value, "item"):
         value = value.item()  # type: ignore[union-attr]
     if isinstance(value, float) and math.isnan(value):

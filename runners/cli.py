@@ -48,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     board.add_argument("--results", default=None, metavar="DIR")
     board.add_argument("--format", default="table", choices=["table", "md", "csv", "json"])
     board.add_argument("--split", default="test", help="which split's metrics to rank (default test)")
+    board.add_argument("--wide", action="store_true", help="one row per entry, one column per metric (per-class metrics too)")
 
     report = sub.add_parser("report", help="write one markdown report per track")
     report.add_argument("--results", default=None, metavar="DIR")
@@ -108,7 +109,7 @@ def _list(args: argparse.Namespace) -> int:
         print(f"{kind}:")
         for entry in registry_of(kind):
             params = ", ".join(entry.params_model.model_fields)
-            print(f"  {entry.name:<18} {entry.description}" + (f"  [params: {params}]" if params else ""))
+            print(f"  {entry.name:<22} {entry.description}" + (f"  [params: {params}]" if params else ""))
     return EXIT_OK
 
 
@@ -143,7 +144,7 @@ def _open_store(results_dir: str):
 
 def _leaderboard(args: argparse.Namespace) -> int:
     from leaderboard.aggregate import failed_only, leaderboard
-    from reports.tables import render_leaderboard
+    from reports.tables import render_leaderboard, render_wide
 
     with _open_store(args.results or default_results()) as store:
         board = leaderboard(store, args.track, args.split)
@@ -152,7 +153,7 @@ def _leaderboard(args: argparse.Namespace) -> int:
             where = f"track {args.track!r}" if args.track else "this results folder"
             print(f"no successful runs for {where}" + (f" (tracks: {', '.join(known)})" if known else ""))
         else:
-            print(render_leaderboard(board, args.format))
+            print((render_wide if args.wide else render_leaderboard)(board, args.format))
         if args.format in ("table", "md"):
             failures = failed_only(store, args.track)
             for row in failures.itertuples():

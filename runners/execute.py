@@ -11,6 +11,7 @@ import signal
 import threading
 import time
 import traceback
+from pathlib import Path
 from datetime import datetime, timezone
 from typing import Any, Iterator
 
@@ -26,22 +27,25 @@ from runners.records import ResultsDir
 from runners.seeding import seed_everything
 from specs.loader import RunSpec
 from specs.record import RunRecord
-from specs.schema import Component
+from specs.schema import Component, Spec
 
 
 class DataCache:
     """Keeps the most recent dataset of a sweep in memory (on its device), so runs that share a
     dataset load and transfer it once. Loading is deterministic, so sharing changes no result."""
 
-    def __init__(self) -> None:
+    def __init__(self, cache_root: Path | None = None) -> None:
         self._key: str | None = None
         self._data: Any = None
+        self._harness = {"cache_dir": cache_root}  # what a dataset may ask for positionally
 
     def get(self, dataset: Component, device: torch.device) -> Any:
         key = f"{dataset.model_dump_json()}@{device}"
         if key != self._key:
             self._data = None  # free the previous one first
-            data = DATASETS.get(dataset.name).build(params=dataset.params)
+            entry = DATASETS.get(dataset.name)
+            harness = {name: self._harness[name] for name in entry.harness_names}
+            data = entry.build(harness=harness, params=dataset.params)
             self._data, self._key = (data.to(device) if hasattr(data, "to") else data), key
         return self._data
 
@@ -55,7 +59,7 @@ def execute(run: RunSpec, results: ResultsDir, device_override: str | None = Non
     start = time.monotonic()
     device_label = device_override or spec.device
     base = dict(
-        run_id=identity, spec_name=spec.name, track=spec.track, task=spec.task.name, dataset=spec.dataset.name,
+        run_id=identity, spec_name=spec.name, track=spec.track, task=spec.task.name, dataset=dataset_label(spec),
         model=spec.model.name, method=spec.method, seed=run.seed, started_at=started_at, spec=resolved_spec(run),
     )
     extras: list[RunRecord] = []
@@ -65,8 +69,11 @@ def execute(run: RunSpec, results: ResultsDir, device_override: str | None = Non
         device_label = str(device)
         metric_objects = [build_metric(ref) for ref in spec.metrics]
         directions = {m.name: m.higher_is_better for m in metric_objects}
-        result = _run_task(run, results, device, metric_objects, progress or NoProgress(), data_cache or DataCache(), start)
+        data_cache = data_cache or DataCache(results.cache / "data")
+        result = _run_task(run, results, device, metric_objects, progress or NoProgress(), data_cache, start)
         metrics, dropped = _finite(result.metrics)
+        for name in {n for values in metrics.values() for n in values}:  # per-class entries ("seg_iou/cell")
+            directions.setdefault(name, directions.get(name.split("/")[0], True))
         info = {**result.info, **({"non_finite_metrics": dropped} if dropped else {})}
         record = RunRecord(
             **base, status="ok", duration_s=time.monotonic() - start, device=device_label, metrics=metrics,
@@ -90,6 +97,11 @@ def execute(run: RunSpec, results: ResultsDir, device_override: str | None = Non
             results.write(extra)
             written.append(extra)
     return record, written
+
+
+def dataset_label(spec: Spec) -> str:
+    """The dataset column of the leaderboard for this spec (see ``Entry.label``)."""
+    return DATASETS.get(spec.dataset.name).label(spec.dataset.params)
 
 
 def _run_task(
@@ -159,7 +171,7 @@ def _extra_record(run: RunSpec, extra: ExtraRun, device: torch.device, direction
     spec["task"] = {"name": run.spec.task.name, "params": extra.task_params}
     return RunRecord(
         run_id=extra.run_id, spec_name=run.spec.name, track=run.spec.track, task=run.spec.task.name,
-        dataset=run.spec.dataset.name, model=extra.model.name, method=extra.method, seed=run.seed,
+        dataset=dataset_label(run.spec), model=extra.model.name, method=extra.method, seed=run.seed,
         status="ok", started_at=datetime.now(timezone.utc).isoformat(), duration_s=extra.duration_s,
         device=str(device), spec=spec, metrics=_finite(extra.metrics)[0], higher_is_better=directions,
         provenance=_provenance(device), info=extra.info,

@@ -11,7 +11,7 @@ from typing import Any
 from specs.hashing import stable_hash
 from specs.loader import RunSpec
 
-NOT_IDENTITY = {"matrix", "seeds", "device", "timeout_s", "extends"}
+NOT_IDENTITY = {"matrix", "seeds", "device", "timeout_s", "extends", "published"}
 
 
 def resolved_spec(run: RunSpec) -> dict[str, Any]:

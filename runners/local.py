@@ -14,7 +14,8 @@ from runners.execute import DataCache, execute
 from runners.identity import run_id
 from runners.progress import SweepReporter
 from runners.records import ResultsDir
-from specs.loader import RunSpec
+from specs.loader import RunSpec, published_path
+from specs.published import load_published
 from specs.record import RunRecord
 
 
@@ -32,7 +33,7 @@ def run_sweep(runs: list[RunSpec], results: ResultsDir, force: bool = False, dev
     """Execute every run that has no ``ok`` record yet (all of them with ``force``)."""
     reporter = reporter or SweepReporter()
     outcome = SweepOutcome()
-    data_cache = DataCache()
+    data_cache = DataCache(results.cache / "data")
     total = len(runs)
     for index, run in enumerate(runs, start=1):
         identity = run_id(run)
@@ -51,6 +52,9 @@ def run_sweep(runs: list[RunSpec], results: ResultsDir, force: bool = False, dev
         _ingest(results, reporter, lambda store: store.ingest((r, results.record_path(r.run_id).stat().st_mtime) for r in (record, *extras)))
     # records an earlier, killed sweep wrote but did not ingest
     _ingest(results, reporter, lambda store: store.sync(results.root, on_invalid=lambda m: reporter.message(f"warning: skipped {m}")))
+    published = sorted({published_path(run.source, run.spec.published).resolve() for run in runs if run.spec.published})
+    for path in published:  # the papers' numbers for these boards, shown beside the runs
+        _ingest(results, reporter, lambda store, p=path: store.ingest_published(load_published(p), str(p)))
     return outcome
 
 

@@ -3,6 +3,10 @@
 A spec is data: interpolation between its own keys (``${task.params.epochs}``) works, but resolvers
 (``${oc.env:HOME}``, or any ``${name:...}``) are refused, so a spec can neither read the
 environment nor run code.
+
+A matrix key is one key path (``task.params.method: [a, b]``: one run per value) or several
+comma-separated paths set in step (``"task.name, model.name": [[classification, resnet18],
+[segmentation, unet_resnet18]]``); the runs are the product over the matrix keys.
 """
 from __future__ import annotations
 
@@ -19,7 +23,8 @@ from omegaconf.errors import OmegaConfBaseException
 from pydantic import ValidationError
 
 from specs.errors import Problem, SpecError
-from specs.schema import Component, EvaluateMetric, Spec
+from specs.published import load_published
+from specs.schema import Component, EvaluateMetric, Spec, matrix_paths
 
 # `${name:` opens a resolver call; plain `${a.b}` node interpolation has no colon before `}`.
 RESOLVER_CALL = re.compile(r"\$\{\s*[A-Za-z_][\w.\-]*\s*:")
@@ -37,8 +42,19 @@ class RunSpec:
     @property
     def label(self) -> str:
         """Short human label: spec name plus the matrix values that distinguish this run."""
-        extra = ",".join(f"{k.split('.')[-1]}={v}" for k, v in self.matrix_values.items())
+        shown = {k: v for k, v in self.matrix_values.items() if not isinstance(v, (list, dict))}
+        extra = ",".join(f"{_short_key(k, list(shown))}={v}" for k, v in shown.items())
         return f"{self.spec.name}[{extra}]" if extra else self.spec.name
+
+
+def _short_key(key: str, keys: list[str]) -> str:
+    """The shortest dotted suffix of ``key`` that no other key shares (``task.name`` vs ``model.name``)."""
+    parts = key.split(".")
+    for n in range(1, len(parts) + 1):
+        suffix = ".".join(parts[-n:])
+        if not any(other != key and (other == suffix or other.endswith("." + suffix)) for other in keys):
+            return suffix
+    return key
 
 
 def load_spec(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Spec:
@@ -54,17 +70,27 @@ def expand(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> lis
     file = str(path)
     raw = OmegaConf.merge(_merged(Path(path), ()), _overrides(overrides))
     base = _validate(_resolve(raw, file), file)
+    if base.published is not None:
+        load_published(published_path(file, base.published))  # fail before anything runs
     keys = list(base.matrix)
     runs: list[RunSpec] = []
     for values in itertools.product(*(base.matrix[k] for k in keys)):
         cfg = raw.copy()
         cfg.matrix = {}
+        chosen: dict[str, Any] = {}
         for key, value in zip(keys, values):
-            OmegaConf.update(cfg, key, value, merge=False)
-        chosen = dict(zip(keys, values))
+            paths = matrix_paths(key)
+            for path, part in zip(paths, value if len(paths) > 1 else [value]):
+                OmegaConf.update(cfg, path, part, merge=False)
+                chosen[path] = part
         spec = _validate(_resolve(cfg, file), file, context=f" (matrix {chosen})" if chosen else "")
         runs.extend(RunSpec(spec, seed, file, chosen) for seed in spec.seeds)
     return runs
+
+
+def published_path(spec_file: str | Path, published: str) -> Path:
+    """Where a spec's ``published`` file is: relative to the spec file."""
+    return Path(spec_file).parent / published
 
 
 def _merged(path: Path, seen: tuple[Path, ...]) -> DictConfig:

@@ -60,6 +60,11 @@ def metric_name(ref: MetricRef) -> str:
     return ref if isinstance(ref, str) else ref.metric_name
 
 
+def matrix_paths(key: str) -> list[str]:
+    """The key paths a matrix key sets: ``a.b`` sets one; ``"a.b, c.d"`` sets several in step (zipped)."""
+    return [part.strip() for part in key.split(",")]
+
+
 class Spec(Strict):
     """A benchmark spec as written (before matrix expansion)."""
 
@@ -74,6 +79,7 @@ class Spec(Strict):
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     device: str = "auto"
     timeout_s: float | None = Field(default=None, gt=0)
+    published: str | None = None  # published reference results for this spec's boards (path relative to the spec)
 
     @field_validator("device")
     @classmethod
@@ -88,10 +94,14 @@ class Spec(Strict):
         for key, options in value.items():
             if not options:
                 raise ValueError(f"matrix entry {key!r} has no values")
-            if key.split(".")[0] not in {"dataset", "model", "task", "metrics", "timeout_s"}:
-                raise ValueError(
-                    f"matrix key {key!r} must point into dataset, model, task, metrics or timeout_s"
-                )
+            paths = matrix_paths(key)
+            for path in paths:
+                if path.split(".")[0] not in {"dataset", "model", "task", "metrics", "timeout_s"}:
+                    raise ValueError(f"matrix key {path!r} must point into dataset, model, task, metrics or timeout_s")
+            if len(paths) > 1:
+                for option in options:
+                    if not isinstance(option, list) or len(option) != len(paths):
+                        raise ValueError(f"matrix entry {key!r} zips {len(paths)} keys: each value must be a list of {len(paths)}")
         return value
 
     @field_validator("seeds")

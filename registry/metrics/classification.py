@@ -1,7 +1,9 @@
 """Classification metrics computed in numpy; tests check each against scikit-learn.
 
 Definitions: accuracy and top-k accuracy as in scikit-learn's ``accuracy_score`` and
-``top_k_accuracy_score``; macro F1 as the unweighted mean of per-class F1 (Sokolova & Lapalme 2009).
+``top_k_accuracy_score``; macro F1 as the unweighted mean of per-class F1 (Sokolova & Lapalme 2009);
+balanced accuracy as the mean per-class recall (Brodersen et al. 2010; scikit-learn's
+``balanced_accuracy_score``).
 """
 from __future__ import annotations
 
@@ -49,3 +51,19 @@ class MacroF1(Metric):
         denominator = confusion.sum(axis=0) + confusion.sum(axis=1)  # predicted + actual per class
         f1 = np.divide(2 * true_positive, denominator, out=np.zeros_like(true_positive), where=denominator > 0)
         return float(f1.mean())
+
+
+@METRICS.register("balanced_accuracy")
+class BalancedAccuracy(Metric):
+    """Mean per-class recall over the classes present in labels.
+
+    Follows scikit-learn's ``balanced_accuracy_score`` (``adjusted=False``; Brodersen et al. 2010):
+    a class that occurs only among the predictions has no recall and is left out of the mean."""
+
+    def __call__(self, scores: np.ndarray, labels: np.ndarray) -> float:
+        predicted = np.argmax(scores, axis=1)
+        _, index = np.unique(labels, return_inverse=True)
+        index = index.reshape(-1)
+        hits = np.bincount(index, weights=(predicted == labels).astype(float))
+        support = np.bincount(index)  # every class here occurs in labels, so support > 0
+        return float(np.mean(hits / support))

@@ -80,7 +80,7 @@ def _load_or_train_teacher(ctx: RunContext, teacher: Component, config: TrainCon
         started = time.monotonic()
         history = fit(model, ctx.data, ctx, lambda _e, _x, logits, y: F.cross_entropy(logits, y), config, f"teacher {teacher.name}")
         summary = {
-            "metrics": evaluate(model, ctx.data, ctx),
+            "metrics": evaluate(model, ctx.data, ctx, config.eval_batch_size),
             "duration_s": time.monotonic() - started,
             "best_epoch": history.best_epoch,
             "train_images_per_s": history.images_per_s,
@@ -162,4 +162,4 @@ def distillation(
     info = {"best_epoch": history.best_epoch, "train_images_per_s": history.images_per_s, "history": history.history}
     if extra_runs:
         info["teacher_run_id"] = extra_runs[0].run_id
-    return TaskResult(evaluate(student, ctx.data, ctx), info, extra_runs)
+    return TaskResult(evaluate(student, ctx.data, ctx, config.eval_batch_size), info, extra_runs)

@@ -35,13 +35,17 @@ class TrainConfig:
     weight_decay: float = 5e-4
     momentum: float = 0.9
     schedule: Schedule = "cosine"
-    eval_batch_size: int = 1024
+
+    @property
+    def eval_batch_size(self) -> int:
+        """Inference batches: 8 training batches (no gradients to keep), at most 1024 samples."""
+        return min(1024, 8 * self.batch_size)
 
 
 @dataclass
 class FitResult:
     best_epoch: int
-    best_val_accuracy: float
+    best_val_score: float  # of the selection criterion (validation accuracy unless the task chose another)
     history: list[dict[str, float]] = field(default_factory=list)
     train_seconds: float = 0.0  # training steps only, validation excluded
     train_images: int = 0
@@ -75,28 +79,39 @@ def predict(model: nn.Module, split: Split, ctx: RunContext, batch_size: int = 1
     return torch.cat(outputs).cpu().numpy()
 
 
-def evaluate(model: nn.Module, data: TensorData, ctx: RunContext, splits: tuple[str, ...] = ("val", "test")) -> dict[str, dict[str, float]]:
+def evaluate(model: nn.Module, data: TensorData, ctx: RunContext, batch_size: int = 1024, splits: tuple[str, ...] = ("val", "test")) -> dict[str, dict[str, float]]:
     """Every metric of the run on each split."""
     results: dict[str, dict[str, float]] = {}
     for name in splits:
         split: Split = getattr(data, name)
-        scores, labels = predict(model, split, ctx), split.y.cpu().numpy()
+        scores, labels = predict(model, split, ctx, batch_size), split.y.cpu().numpy()
         results[name] = {metric.name: metric(scores, labels) for metric in ctx.metrics}
     return results
 
 
-def fit(model: nn.Module, data: TensorData, ctx: RunContext, loss_fn: LossFn, config: TrainConfig, description: str) -> FitResult:
-    """Train ``model`` in place; on return it holds the weights of its best validation epoch."""
+def validation_accuracy(model: nn.Module, data: TensorData, ctx: RunContext, config: TrainConfig) -> float:
+    """The default checkpoint criterion: accuracy on the validation split."""
+    scores = predict(model, data.val, ctx, config.eval_batch_size)
+    return float(np.mean(scores.argmax(1) == data.val.y.cpu().numpy()))
+
+
+def fit(
+    model: nn.Module, data: TensorData, ctx: RunContext, loss_fn: LossFn, config: TrainConfig, description: str,
+    select: Callable[[nn.Module], float] | None = None,
+) -> FitResult:
+    """Train ``model`` in place; on return it holds the weights of its best validation epoch by
+    ``select(model)`` (higher is better; default: validation accuracy)."""
+    select = select or (lambda m: validation_accuracy(m, data, ctx, config))
     generator = torch.Generator().manual_seed(ctx.seed)
-    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(trainable, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
     steps_per_epoch = math.ceil(len(data.train) / config.batch_size)
     total = config.epochs * steps_per_epoch
     if config.schedule == "cosine":
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * step / total)))
     else:
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
-    best_state, result = copy.deepcopy(model.state_dict()), FitResult(best_epoch=-1, best_val_accuracy=-1.0)
-    val_labels = data.val.y
+    best_state, result = copy.deepcopy(model.state_dict()), FitResult(best_epoch=-1, best_val_score=-math.inf)
     ctx.progress.start(description, total)
     try:
         for epoch in range(config.epochs):
@@ -121,11 +136,10 @@ def fit(model: nn.Module, data: TensorData, ctx: RunContext, loss_fn: LossFn, co
             result.train_seconds += time.perf_counter() - epoch_start
             result.train_images += len(data.train)
             ctx.check_loss(mean_loss)
-            val_scores = predict(model, data.val, ctx, config.eval_batch_size)
-            val_accuracy = float(np.mean(val_scores.argmax(1) == val_labels.cpu().numpy()))
-            result.history.append({"epoch": epoch, "loss": mean_loss, "val_accuracy": val_accuracy})
-            if val_accuracy > result.best_val_accuracy:
-                result.best_epoch, result.best_val_accuracy = epoch, val_accuracy
+            score = select(model)
+            result.history.append({"epoch": epoch, "loss": mean_loss, "val_score": score})
+            if score > result.best_val_score:
+                result.best_epoch, result.best_val_score = epoch, score
                 best_state = copy.deepcopy(model.state_dict())
     finally:
         ctx.progress.stop()

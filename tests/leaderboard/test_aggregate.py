@@ -83,7 +83,7 @@ def expected_board(records, split: str, track: str | None = None) -> pd.DataFram
 def compare(actual: pd.DataFrame, expected: pd.DataFrame) -> None:
     keys = [*GROUP, "metric"]
     actual = actual.sort_values(keys).reset_index(drop=True)
-    expected = expected.sort_values(keys).reset_index(drop=True)[actual.columns]
+    expected = expected.sort_values(keys).reset_index(drop=True).reindex(columns=actual.columns)
     assert actual[keys].values.tolist() == expected[keys].values.tolist()
     for column in ("mean", "std", "ci_low", "ci_high"):
         np.testing.assert_allclose(actual[column].astype(float), expected[column].astype(float), rtol=1e-9, equal_nan=True, err_msg=column)

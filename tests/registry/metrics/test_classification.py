@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.metrics import accuracy_score, f1_score, top_k_accuracy_score
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score, top_k_accuracy_score
 
 from registry.metrics import build_metric
 
@@ -69,6 +69,27 @@ def test_macro_f1_matches_sklearn(case):
     assert value == pytest.approx(expected, abs=1e-12)
 
 
+def test_balanced_accuracy_matches_sklearn(case):
+    scores, labels = case
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # sklearn warns when predictions name classes absent from the labels
+        expected = balanced_accuracy_score(labels, scores.argmax(axis=1))
+    value = build_metric("balanced_accuracy")(scores, labels)
+    assert isinstance(value, float)
+    assert value == pytest.approx(expected, abs=1e-12)
+
+
+def test_balanced_accuracy_weighs_classes_equally():
+    """Unlike accuracy, a rare class counts as much as a frequent one; absent classes are left out."""
+    labels = np.array([0] * 8 + [1] * 2)
+    predicted = np.array([0] * 8 + [0, 1])
+    scores = np.eye(5)[predicted]  # classes 2..4 never occur in labels or predictions
+    assert build_metric("accuracy")(scores, labels) == 0.9
+    assert build_metric("balanced_accuracy")(scores, labels) == pytest.approx((1 + 1 / 2) / 2)
+    predicted_absent = np.array([0] * 8 + [4, 1])  # a prediction of a class absent from labels
+    assert build_metric("balanced_accuracy")(np.eye(5)[predicted_absent], labels) == pytest.approx((1 + 1 / 2) / 2)
+
+
 def test_cases_are_not_trivial():
     """The random cases exercise the metrics: values spread out, top-5 differs from top-1."""
     scores, labels = random_case(150, 10, 4, 1)
@@ -83,6 +104,8 @@ def test_known_values():
     assert build_metric("accuracy")(scores, labels) == 0.5
     # class 0: P=1/2 R=1 F1=2/3; class 1: P=1 R=1/2 F1=2/3; class 2: P=0 R=0 F1=0
     assert build_metric("macro_f1")(scores, labels) == pytest.approx(4 / 9)
+    # recall: class 0: 1/1, class 1: 1/2, class 2: 0/1
+    assert build_metric("balanced_accuracy")(scores, labels) == pytest.approx(1 / 2)
 
 
 def test_top5_counts_the_true_class_within_the_five_highest():
@@ -91,7 +114,7 @@ def test_top5_counts_the_true_class_within_the_five_highest():
     assert build_metric("top5_accuracy")(scores, labels) == 5 / 8  # classes 3..7 are in the top 5
 
 
-@pytest.mark.parametrize("name", ["accuracy", "top5_accuracy", "macro_f1"])
+@pytest.mark.parametrize("name", ["accuracy", "top5_accuracy", "macro_f1", "balanced_accuracy"])
 def test_each_metric_is_higher_is_better_and_knows_its_name(name):
     metric = build_metric(name)
     assert metric.higher_is_better is True

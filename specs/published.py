@@ -1,0 +1,52 @@
+"""Published reference results: numbers from a paper, shown on leaderboards beside runs.
+
+A spec may name such a file (``published: published.yaml``, relative to the spec). Its rows
+become leaderboard rows with method ``published`` and their citation; they live in their own
+table, so they are never mixed into the statistics of runs.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from specs.errors import Problem, SpecError
+
+
+class PublishedRow(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    task: str
+    dataset: str  # the leaderboard's dataset name, e.g. mtneuro-region-2d
+    model: str
+    metric: str
+    value: float
+    setting: str | None = None  # what distinguishes this row in the paper (e.g. "BYOL, linear probe")
+    higher_is_better: bool = True
+
+
+class PublishedTable(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    track: str
+    citation: str = Field(min_length=1)
+    rows: list[PublishedRow] = Field(min_length=1)
+
+
+def load_published(path: str | Path) -> PublishedTable:
+    """Read and validate a published-results file; problems name the file and the key path."""
+    file = str(path)
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError:
+        raise SpecError.one(file, "", "published results file not found") from None
+    except yaml.YAMLError as err:
+        raise SpecError.one(file, "", f"not valid YAML: {getattr(err, 'problem', err)}") from None
+    try:
+        return PublishedTable.model_validate(data)
+    except ValidationError as err:
+        raise SpecError([
+            Problem(file, ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in e["loc"]).replace(".[", "["), e["msg"])
+            for e in err.errors()
+        ]) from None
