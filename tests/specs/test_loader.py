@@ -478,3 +478,32 @@ def test_every_problem_of_a_bad_spec_is_one_line_naming_file_and_key(write_spec,
         assert problem.path and text.startswith(f"{path}: {problem.path}: ")
         assert problem.message
     assert str(excinfo.value).splitlines() == [str(p) for p in problems]
+
+
+def test_zipped_matrix_keys_set_values_in_step(tmp_path):
+    path = tmp_path / "zip.yaml"
+    path.write_text(
+        "name: z\ntrack: t\ndataset: {name: d}\nmodel: {name: m}\ntask: {name: k, params: {}}\nmetrics: [accuracy]\n"
+        "matrix:\n  'task.name, model.name, metrics': [[classification, resnet18, [accuracy]], [segmentation, unet, [seg_iou, seg_f1]]]\n"
+        "  task.params.lr: [0.1, 0.2]\nseeds: [0]\n",
+        encoding="utf-8",
+    )
+    runs = expand(path)
+    assert [(r.spec.task.name, r.spec.model.name, r.spec.metrics, r.spec.task.params["lr"]) for r in runs] == [
+        ("classification", "resnet18", ["accuracy"], 0.1), ("classification", "resnet18", ["accuracy"], 0.2),
+        ("segmentation", "unet", ["seg_iou", "seg_f1"], 0.1), ("segmentation", "unet", ["seg_iou", "seg_f1"], 0.2),
+    ]
+    # list values stay out of the label; colliding last parts are told apart
+    assert runs[0].label == "z[task.name=classification,model.name=resnet18,lr=0.1]"
+
+
+def test_zipped_matrix_values_must_match_the_keys(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "name: z\ntrack: t\ndataset: {name: d}\nmodel: {name: m}\ntask: {name: k}\nmetrics: [a]\n"
+        "matrix:\n  'task.name, model.name': [[classification, resnet18], [segmentation]]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SpecError) as err:
+        expand(path)
+    assert "zips 2 keys: each value must be a list of 2" in str(err.value)

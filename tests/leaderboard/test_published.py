@@ -1,0 +1,85 @@
+"""Published reference rows: validated from their file, shown beside runs, never in their statistics."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from leaderboard.aggregate import leaderboard
+from reports.tables import render_leaderboard, render_wide
+from specs.errors import SpecError
+from specs.published import load_published
+
+TABLE = """\
+track: kd
+citation: "Someone et al. 2022"
+rows:
+  - {task: distillation, dataset: digits, model: resnet20, metric: accuracy, value: 0.99, setting: paper}
+  - {task: distillation, dataset: digits, model: resnet8, metric: accuracy, value: 0.10}
+"""
+
+
+@pytest.fixture
+def published_file(tmp_path):
+    path = tmp_path / "published.yaml"
+    path.write_text(TABLE, encoding="utf-8")
+    return path
+
+
+def test_published_rows_stand_beside_runs_without_touching_their_statistics(store, record, published_file):
+    runs = [record("resnet20", "vanilla_kd", seed, metrics={"test": {"accuracy": acc}}) for seed, acc in enumerate([0.8, 0.9])]
+    store.ingest((r, 1.0) for r in runs)
+    before = leaderboard(store)
+    assert store.ingest_published(load_published(published_file), str(published_file)) == 2
+    assert store.ingest_published(load_published(published_file), str(published_file)) == 2  # replaced, not added
+    board = leaderboard(store)
+    ours = board[board["method"] != "published"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(ours.drop(columns="citation"), before.drop(columns="citation"), check_dtype=False)
+    published = board[board["method"] == "published"]
+    assert sorted(published["model"]) == ["resnet20 (paper)", "resnet8"]
+    assert published["rank"].isna().all() and (published["n"] == 0).all()
+    assert set(published["citation"]) == {"Someone et al. 2022"}
+    assert list(board["mean"]) == sorted(board["mean"], reverse=True)  # interleaved best first
+    assert leaderboard(store, split="val").query("method == 'published'").empty  # papers report test numbers
+
+
+def test_rendered_boards_mark_published_rows(store, record, published_file):
+    store.ingest([(record("resnet20", "vanilla_kd", 0, metrics={"test": {"accuracy": 0.8}}), 1.0)])
+    store.ingest_published(load_published(published_file), str(published_file))
+    board = leaderboard(store)
+    text = render_leaderboard(board, "table")
+    assert "published: Someone et al. 2022" in text
+    line = next(l for l in text.splitlines() if "resnet20 (paper)" in l)
+    assert line.split()[0] == "-" and "published" in line
+    rows = __import__("json").loads(render_leaderboard(board, "json"))
+    assert {r["method"]: r["rank"] for r in rows}["published"] is None
+    assert "Someone et al. 2022" in render_wide(board, "md")
+
+
+@pytest.mark.parametrize(
+    "content, where",
+    [
+        ("track: kd\nrows: []\n", "citation"),
+        ("track: kd\ncitation: x\nrows:\n  - {task: t, dataset: d, model: m, metric: a}\n", "rows[0].value"),
+        ("track: kd\ncitation: x\nrows:\n  - {task: t, dataset: d, model: m, metric: a, value: 1, typo: 2}\n", "rows[0].typo"),
+    ],
+)
+def test_a_bad_published_file_names_the_file_and_key(tmp_path, content, where):
+    path = tmp_path / "published.yaml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(SpecError) as err:
+        load_published(path)
+    assert any(p.path == where and p.file == str(path) for p in err.value.problems), err.value.problems
+
+
+def test_wide_view_has_a_column_per_metric(store, record):
+    store.ingest([(record("m", "x", s, metrics={"test": {"seg_iou": 0.5 + s / 10, "seg_iou/cell": 0.4, "seg_iou/vessel": 0.6}}), 1.0) for s in range(2)])
+    board = leaderboard(store)
+    text = render_wide(board, "table")
+    header = next(l for l in text.splitlines() if "seg_iou" in l)
+    assert header.split()[-3:] == ["seg_iou", "seg_iou/cell", "seg_iou/vessel"]
+    per_class = render_leaderboard(board, "table")
+    assert "seg_iou per class (mean)" in per_class and "0.4000" in per_class
+    wide_csv = render_wide(board, "csv").splitlines()
+    assert wide_csv[0].endswith("seg_iou,seg_iou/cell,seg_iou/vessel") and math.isclose(float(wide_csv[1].split(",")[-3]), 0.55)
