@@ -127,6 +127,11 @@ def _merged(path: Path, seen: tuple[Path, ...]) -> DictConfig:
     if not base_path.is_file():
         raise SpecError.one(file, "extends", f"file not found: {base_path}")
     base = _merged(base_path, (*seen, resolved))
+    for part in ("dataset", "model", "task"):
+        child_part = data.get(part)
+        child_name = child_part.get("name") if isinstance(child_part, dict) else None
+        if child_name is not None and part in base and child_name != OmegaConf.select(base, f"{part}.name"):
+            base.pop(part)  # a child naming another entry replaces it whole: the base's params are that entry's
     merged = OmegaConf.merge(base, cfg)
     merged.extends = None
     return merged

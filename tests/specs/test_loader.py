@@ -507,3 +507,19 @@ def test_zipped_matrix_values_must_match_the_keys(tmp_path):
     with pytest.raises(SpecError) as err:
         expand(path)
     assert "zips 2 keys: each value must be a list of 2" in str(err.value)
+
+
+def test_extends_replaces_a_component_whose_name_changes(tmp_path):
+    (tmp_path / "base.yaml").write_text(
+        "name: b\ntrack: t\ndataset: {name: d, params: {a: 1}}\nmodel: {name: resnet18, params: {width: 64}}\n"
+        "task: {name: k, params: {epochs: 5}}\nmetrics: [accuracy]\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "child.yaml").write_text(
+        "extends: base.yaml\nmodel: {name: unet3d, params: {depth: 4}}\ndataset: {params: {a: 2}}\ntask: {name: k, params: {lr: 0.1}}\n",
+        encoding="utf-8",
+    )
+    spec = load_spec(tmp_path / "child.yaml")
+    assert spec.model.params == {"depth": 4}  # another model: the base's width does not leak in
+    assert spec.dataset.params == {"a": 2} and spec.dataset.name == "d"  # same entry: merged
+    assert spec.task.params == {"epochs": 5, "lr": 0.1}
