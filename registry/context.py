@@ -69,7 +69,7 @@ class RunContext:
     run_dir: Path  # this run's own artifacts
     deadline: float | None = None  # time.monotonic() value
     progress: Progress = field(default_factory=NoProgress)
-    build_model: Callable[[Component], torch.nn.Module] | None = None
+    build_model: Callable[[Component], Any] | None = None  # a torch module, or e.g. a scikit-learn estimator
 
     def check(self) -> None:
         """Raise ``RunTimeout`` once the deadline has passed (call it every batch)."""

@@ -17,7 +17,7 @@ from typing import Any, Iterator
 
 import torch
 
-from registry import DATASETS, MODELS, TASKS, load_all
+from registry import DATASETS, MODELS, TASKS, Registry, load_all
 from registry.context import ExtraRun, NoProgress, Progress, RunContext, RunTimeout, TaskResult
 from registry.metrics import build_metric
 from runners.device import device_name, resolve_device
@@ -60,7 +60,7 @@ def execute(run: RunSpec, results: ResultsDir, device_override: str | None = Non
     device_label = device_override or spec.device
     base = dict(
         run_id=identity, spec_name=spec.name, track=spec.track, task=spec.task.name, dataset=dataset_label(spec),
-        model=spec.model.name, method=spec.method, seed=run.seed, started_at=started_at, spec=resolved_spec(run),
+        model=entry_label(MODELS, spec.model), method=spec.method, seed=run.seed, started_at=started_at, spec=resolved_spec(run),
     )
     extras: list[RunRecord] = []
     try:
@@ -101,7 +101,12 @@ def execute(run: RunSpec, results: ResultsDir, device_override: str | None = Non
 
 def dataset_label(spec: Spec) -> str:
     """The dataset column of the leaderboard for this spec (see ``Entry.label``)."""
-    return DATASETS.get(spec.dataset.name).label(spec.dataset.params)
+    return entry_label(DATASETS, spec.dataset)
+
+
+def entry_label(registry: Registry, component: Component) -> str:
+    """The name a component's results are filed under: its entry's label of its params."""
+    return registry.get(component.name).label(component.params)
 
 
 def _run_task(
@@ -109,10 +114,17 @@ def _run_task(
 ) -> TaskResult:
     spec = run.spec
     data = data_cache.get(spec.dataset, device)
-    harness = getattr(data, "model_args", {})
+    available = getattr(data, "model_args", {})
 
-    def build_model(component: Component) -> torch.nn.Module:
-        return MODELS.get(component.name).build(harness=harness, params=component.params)
+    def build_model(component: Component) -> Any:
+        entry = MODELS.get(component.name)
+        missing = [name for name in entry.harness_names if name not in available]
+        if missing:
+            raise TypeError(
+                f"model {component.name!r} needs {', '.join(missing)}, which dataset {spec.dataset.name!r} does not provide "
+                f"(it provides {', '.join(available) or 'nothing'})"
+            )
+        return entry.build(harness={name: available[name] for name in entry.harness_names}, params=component.params)
 
     ctx = RunContext(
         seed=run.seed, device=device, data=data, model=spec.model, dataset=spec.dataset,
@@ -171,7 +183,7 @@ def _extra_record(run: RunSpec, extra: ExtraRun, device: torch.device, direction
     spec["task"] = {"name": run.spec.task.name, "params": extra.task_params}
     return RunRecord(
         run_id=extra.run_id, spec_name=run.spec.name, track=run.spec.track, task=run.spec.task.name,
-        dataset=dataset_label(run.spec), model=extra.model.name, method=extra.method, seed=run.seed,
+        dataset=dataset_label(run.spec), model=entry_label(MODELS, extra.model), method=extra.method, seed=run.seed,
         status="ok", started_at=datetime.now(timezone.utc).isoformat(), duration_s=extra.duration_s,
         device=str(device), spec=spec, metrics=_finite(extra.metrics)[0], higher_is_better=directions,
         provenance=_provenance(device), info=extra.info,

@@ -42,9 +42,16 @@ class RunSpec:
     @property
     def label(self) -> str:
         """Short human label: spec name plus the matrix values that distinguish this run."""
-        shown = {k: v for k, v in self.matrix_values.items() if not isinstance(v, (list, dict))}
-        extra = ",".join(f"{_short_key(k, list(shown))}={v}" for k, v in shown.items())
+        shown = {k: v for k, v in self.matrix_values.items() if not isinstance(v, list)}
+        extra = ",".join(f"{_short_key(k, list(shown))}={_compact(v)}" for k, v in shown.items())
         return f"{self.spec.name}[{extra}]" if extra else self.spec.name
+
+
+def _compact(value: Any) -> str:
+    """A matrix value for a run label: dicts as {k=v,...}, everything else as it prints."""
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k}={_compact(v)}" for k, v in value.items()) + "}"
+    return str(value)
 
 
 def _short_key(key: str, keys: list[str]) -> str:

@@ -12,11 +12,44 @@ import torch
 from sklearn.model_selection import train_test_split
 
 
+class Fields:
+    """Several named input tensors that share their first (sample) dimension, indexed together.
+
+    ``fields["dynamic"]`` is one tensor; ``fields[index]`` selects the same samples from all of
+    them. Models with several inputs (FireCube's dynamic window, static maps, day of year) take it
+    where single-input models take a tensor."""
+
+    def __init__(self, **tensors: torch.Tensor):
+        lengths = {name: int(t.shape[0]) for name, t in tensors.items()}
+        if len(set(lengths.values())) > 1:
+            raise ValueError(f"fields differ in length: {lengths}")
+        self.tensors = tensors
+
+    def __getitem__(self, key: str | torch.Tensor | slice) -> "torch.Tensor | Fields":
+        if isinstance(key, str):
+            return self.tensors[key]
+        return Fields(**{name: t[key] for name, t in self.tensors.items()})
+
+    def __len__(self) -> int:
+        return int(next(iter(self.tensors.values())).shape[0])
+
+    @property
+    def device(self) -> torch.device:
+        return next(iter(self.tensors.values())).device
+
+    def to(self, device: torch.device, non_blocking: bool = False) -> "Fields":
+        return Fields(**{name: t.to(device, non_blocking=non_blocking) for name, t in self.tensors.items()})
+
+    def keys(self) -> list[str]:
+        return list(self.tensors)
+
+
 @dataclass(frozen=True)
 class Split:
-    """Inputs ``x`` (N, C, *spatial, float, normalised) and integer targets ``y`` (N,) or (N, *spatial)."""
+    """Inputs ``x`` (N, C, *spatial, float, normalised, or ``Fields`` of several such tensors) and
+    integer targets ``y`` (N,) or (N, *spatial)."""
 
-    x: torch.Tensor
+    x: torch.Tensor | Fields
     y: torch.Tensor
 
     def __len__(self) -> int:

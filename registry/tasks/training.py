@@ -20,14 +20,16 @@ from torch import nn
 from registry.context import RunContext
 from registry.datasets.tensors import Split, TensorData
 
-Schedule = Literal["cosine", "constant"]
+Schedule = Literal["cosine", "constant", "step"]
+Optimizer = Literal["sgd", "adam"]
 # loss(epoch, inputs, logits, labels) -> scalar tensor
 LossFn = Callable[[int, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Optimiser settings: SGD with momentum, weight decay and a per-step learning-rate schedule."""
+    """Optimiser settings: SGD with momentum (or Adam), weight decay and a learning-rate schedule:
+    cosine (per step), constant, or step (times ``gamma`` every ``step_epochs`` epochs)."""
 
     epochs: int
     lr: float
@@ -35,6 +37,9 @@ class TrainConfig:
     weight_decay: float = 5e-4
     momentum: float = 0.9
     schedule: Schedule = "cosine"
+    optimizer: Optimizer = "sgd"
+    step_epochs: int = 30
+    gamma: float = 0.1
 
     @property
     def eval_batch_size(self) -> int:
@@ -104,13 +109,18 @@ def fit(
     select = select or (lambda m: validation_accuracy(m, data, ctx, config))
     generator = torch.Generator().manual_seed(ctx.seed)
     trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.SGD(trainable, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    if config.optimizer == "adam":
+        optimizer: torch.optim.Optimizer = torch.optim.Adam(trainable, lr=config.lr, weight_decay=config.weight_decay)
+    else:
+        optimizer = torch.optim.SGD(trainable, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
     steps_per_epoch = math.ceil(len(data.train) / config.batch_size)
     total = config.epochs * steps_per_epoch
-    if config.schedule == "cosine":
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * step / total)))
-    else:
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    factor = {  # learning-rate multiplier at a given optimiser step
+        "cosine": lambda step: 0.5 * (1 + math.cos(math.pi * step / total)),
+        "constant": lambda step: 1.0,
+        "step": lambda step: config.gamma ** (step // (config.step_epochs * steps_per_epoch)),
+    }[config.schedule]
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
     best_state, result = copy.deepcopy(model.state_dict()), FitResult(best_epoch=-1, best_val_score=-math.inf)
     ctx.progress.start(description, total)
     try:

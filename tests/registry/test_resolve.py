@@ -61,7 +61,7 @@ def test_unknown_name_is_a_problem_at_its_key_with_close_matches(expand_spec, va
 
 
 def test_unknown_name_without_close_match_says_how_to_list(expand_spec, valid_spec):
-    valid_spec["model"]["name"] = "transformer_xl"
+    valid_spec["model"]["name"] = "qqqq_zzzz"
     [problem] = problems_for(expand_spec, valid_spec)
     assert problem.path == "model.name"
     assert "did you mean" not in problem.message and "podium list models" in problem.message
