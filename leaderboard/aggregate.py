@@ -7,6 +7,7 @@ import math
 import pandas as pd
 from scipy import stats
 
+from leaderboard.benchmarks import glue_average_values
 from leaderboard.store import Store
 
 GROUP = ["track", "task", "dataset", "model", "method"]
@@ -32,6 +33,13 @@ def leaderboard(store: Store, track: str | None = None, split: str = "test", con
         """,
         params,
     )
+    glue = glue_average_values(store, split, track)
+    if not glue.empty:
+        averaged = glue.groupby(["track", "task", "dataset", "model", "method", "metric"], as_index=False)["value"].agg(
+            mean="mean", std=lambda v: v.std(ddof=1), n="count"
+        )
+        averaged["higher_is_better"] = True
+        values = pd.concat([values, averaged], ignore_index=True)
     failed = store.query(
         f"""
         SELECT r.track, r.task, r.dataset, r.model, coalesce(r.method, '') AS method, count(*) AS failed

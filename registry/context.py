@@ -112,3 +112,4 @@ class TaskResult:
     metrics: dict[str, dict[str, float]]
     info: dict[str, Any] = field(default_factory=dict)
     extra_runs: list[ExtraRun] = field(default_factory=list)
+    higher_is_better: dict[str, bool] = field(default_factory=dict)  # directions of values no metric entry made

@@ -72,6 +72,7 @@ def execute(run: RunSpec, results: ResultsDir, device_override: str | None = Non
         data_cache = data_cache or DataCache(results.cache / "data")
         result = _run_task(run, results, device, metric_objects, progress or NoProgress(), data_cache, start)
         metrics, dropped = _finite(result.metrics)
+        directions.update(result.higher_is_better)
         for name in {n for values in metrics.values() for n in values}:  # per-class entries ("seg_iou/cell")
             directions.setdefault(name, directions.get(name.split("/")[0], True))
         info = {**result.info, **({"non_finite_metrics": dropped} if dropped else {})}

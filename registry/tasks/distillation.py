@@ -11,7 +11,7 @@ import math
 import os
 import time
 from pathlib import Path
-from typing import Literal
+from typing import Callable, Literal
 
 import torch
 from pydantic import PositiveFloat, PositiveInt
@@ -20,7 +20,8 @@ from torch.nn import functional as F
 
 from registry.context import ExtraRun, RunContext, TaskResult
 from registry.core import TASKS
-from registry.tasks.training import Schedule, TrainConfig, autocast, evaluate, fit
+from registry.tasks.inputs import is_regression, model_inputs, same_tokenizer, selection, supervised_loss
+from registry.tasks.training import Optimizer, Schedule, TrainConfig, autocast, evaluate, fit
 from specs.hashing import stable_hash
 from specs.schema import Component
 
@@ -50,16 +51,20 @@ def continuation_psi(epoch: int, ramp: float, until: int | None) -> float:
     return min(1.0, epoch / ramp)
 
 
-def continuation_kd_loss(student: torch.Tensor, teacher: torch.Tensor, labels: torch.Tensor, phi: float, psi: float, margin: float) -> torch.Tensor:
+def continuation_kd_loss(
+    student: torch.Tensor, teacher: torch.Tensor, labels: torch.Tensor, phi: float, psi: float, margin: float,
+    hard: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = F.cross_entropy,
+) -> torch.Tensor:
     """psi CE + (1 - psi) max(0, ||z_S - phi z_T||^2 - m phi), on raw logits (no softmax).
 
     The squared error is averaged over the C logits rather than summed (the paper leaves the
-    normalisation open): the margin is then per logit and its scale does not grow with C."""
+    normalisation open): the margin is then per logit and its scale does not grow with C. ``hard``
+    is the supervised term: cross entropy, or mean squared error for a regression score."""
     error = (student - phi * teacher).pow(2).mean(dim=1)
     distil = torch.clamp(error - margin * phi, min=0).mean()
     if psi == 0:
         return distil
-    return psi * F.cross_entropy(student, labels) + (1 - psi) * distil
+    return psi * hard(student, labels) + (1 - psi) * distil
 
 
 def _teacher_key(ctx: RunContext, teacher: Component, config: TrainConfig) -> str:
@@ -72,15 +77,16 @@ def _load_or_train_teacher(ctx: RunContext, teacher: Component, config: TrainCon
     key = _teacher_key(ctx, teacher, config)
     folder = ctx.cache_dir / "teachers" / key
     model = ctx.build_model(teacher).to(ctx.device)
+    data = model_inputs(ctx, model)
     summary_path = folder / "summary.json"
     if summary_path.is_file():
         model.load_state_dict(torch.load(folder / "model.pt", map_location=ctx.device, weights_only=True))
         summary = json.loads(summary_path.read_text())
     else:
         started = time.monotonic()
-        history = fit(model, ctx.data, ctx, lambda _e, _x, logits, y: F.cross_entropy(logits, y), config, f"teacher {teacher.name}")
+        history = fit(model, data, ctx, supervised_loss(data), config, f"teacher {teacher.name}", select=selection(data, ctx, config.eval_batch_size))
         summary = {
-            "metrics": evaluate(model, ctx.data, ctx, config.eval_batch_size),
+            "metrics": evaluate(model, data, ctx, config.eval_batch_size),
             "duration_s": time.monotonic() - started,
             "best_epoch": history.best_epoch,
             "train_images_per_s": history.images_per_s,
@@ -112,12 +118,14 @@ def distillation(
     method: Method = "continuation_kd",
     teacher: Component | None = None,
     teacher_epochs: PositiveInt | None = None,
+    teacher_lr: PositiveFloat | None = None,
     epochs: PositiveInt = 30,
     lr: PositiveFloat = 0.1,
     batch_size: PositiveInt = 64,
     weight_decay: float = 5e-4,
     momentum: float = 0.9,
     schedule: Schedule = "cosine",
+    optimizer: Optimizer = "sgd",
     temperature: float = 4.0,
     alpha: float = 0.9,
     t_max: PositiveInt = 20,
@@ -134,18 +142,26 @@ def distillation(
     assert ctx.build_model is not None
     if method != "student_only" and teacher is None:
         raise ValueError(f"method {method!r} needs task.params.teacher")
-    config = TrainConfig(epochs, lr, batch_size, weight_decay, momentum, schedule)
+    config = TrainConfig(epochs, lr, batch_size, weight_decay, momentum, schedule, optimizer)
     extra_runs: list[ExtraRun] = []
     teacher_model: nn.Module | None = None
     if teacher is not None and method != "student_only":
-        teacher_config = TrainConfig(teacher_epochs or epochs, lr, batch_size, weight_decay, momentum, schedule)
+        teacher_config = TrainConfig(teacher_epochs or epochs, teacher_lr or lr, batch_size, weight_decay, momentum, schedule, optimizer)
         teacher_model, teacher_run = _load_or_train_teacher(ctx, teacher, teacher_config)
         extra_runs.append(teacher_run)
     ramp = psi_ramp if psi_ramp is not None else 0.75 * epochs
 
+    student = ctx.build_model(ctx.model).to(ctx.device)
+    data = model_inputs(ctx, student)
+    if teacher_model is not None:
+        same_tokenizer(teacher_model, student)
+    hard = supervised_loss(data)
+    if method == "vanilla_kd" and is_regression(data):
+        raise ValueError("vanilla_kd matches class probabilities; for a regression task use continuation_kd or annealing_kd")
+
     def loss_fn(epoch: int, x: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         if teacher_model is None:
-            return F.cross_entropy(logits, labels)
+            return hard(epoch, x, logits, labels)
         with torch.no_grad(), autocast(ctx):
             target = teacher_model(x).float()
         if method == "vanilla_kd":
@@ -153,13 +169,15 @@ def distillation(
         if method == "annealing_kd":
             kd_epochs = max(1, math.floor(ramp))
             psi = 0.0 if epoch < kd_epochs else 1.0
-            return continuation_kd_loss(logits, target, labels, continuation_phi(epoch, kd_epochs, t_max), psi, 0.0)
+            return continuation_kd_loss(logits, target, labels, continuation_phi(epoch, kd_epochs, t_max), psi, 0.0, supervised)
         phi = continuation_phi(epoch, epochs, t_max)
-        return continuation_kd_loss(logits, target, labels, phi, continuation_psi(epoch, ramp, psi_until), margin)
+        return continuation_kd_loss(logits, target, labels, phi, continuation_psi(epoch, ramp, psi_until), margin, supervised)
 
-    student = ctx.build_model(ctx.model).to(ctx.device)
-    history = fit(student, ctx.data, ctx, loss_fn, config, f"{method} {ctx.model.name}")
+    def supervised(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return hard(0, None, logits, labels)
+
+    history = fit(student, data, ctx, loss_fn, config, f"{method} {ctx.model.name}", select=selection(data, ctx, config.eval_batch_size))
     info = {"best_epoch": history.best_epoch, "train_images_per_s": history.images_per_s, "history": history.history}
     if extra_runs:
         info["teacher_run_id"] = extra_runs[0].run_id
-    return TaskResult(evaluate(student, ctx.data, ctx, config.eval_batch_size), info, extra_runs)
+    return TaskResult(evaluate(student, data, ctx, config.eval_batch_size), info, extra_runs)

@@ -85,10 +85,11 @@ def predict(model: nn.Module, split: Split, ctx: RunContext, batch_size: int = 1
 
 
 def evaluate(model: nn.Module, data: TensorData, ctx: RunContext, batch_size: int = 1024, splits: tuple[str, ...] = ("val", "test")) -> dict[str, dict[str, float]]:
-    """Every metric of the run on each split."""
+    """Every metric of the run on each split, and on the data's extra evaluation splits (MNLI mismatched)."""
     results: dict[str, dict[str, float]] = {}
-    for name in splits:
-        split: Split = getattr(data, name)
+    extra: dict[str, Split] = getattr(data, "extra", {})
+    for name in (*splits, *extra):
+        split: Split = extra[name] if name in extra else getattr(data, name)
         scores, labels = predict(model, split, ctx, batch_size), split.y.cpu().numpy()
         results[name] = {metric.name: metric(scores, labels) for metric in ctx.metrics}
     return results

@@ -1,0 +1,33 @@
+"""The GLUE average: per seed, the mean over tasks of each task's official metrics, then over seeds."""
+from __future__ import annotations
+
+import math
+
+import pytest
+from scipy import stats
+
+from leaderboard.aggregate import leaderboard
+
+
+def test_glue_average_per_seed_then_over_seeds(store, record):
+    runs = []
+    for seed, (f1, acc, mcc, extra) in enumerate([(0.8, 0.7, 0.4, 0.1), (0.9, 0.8, 0.5, 0.2)]):
+        runs.append(record("bert", "full", seed, metrics={"test": {"f1": f1, "accuracy": acc, "macro_f1": extra}}, track="peft", task="finetune", dataset="glue-mrpc"))
+        runs.append(record("bert", "full", seed, metrics={"test": {"matthews": mcc, "accuracy": extra}}, track="peft", task="finetune", dataset="glue-cola"))
+    runs.append(record("bert", "lora", 0, metrics={"test": {"accuracy": 0.9}}, track="peft", task="finetune", dataset="glue-sst2"))
+    store.ingest((r, 1.0) for r in runs)
+    board = leaderboard(store, track="peft")
+    row = board[(board["dataset"] == "glue-average-2tasks") & (board["method"] == "full")].iloc[0]
+    per_seed = [((0.8 + 0.7) / 2 + 0.4) / 2, ((0.9 + 0.8) / 2 + 0.5) / 2]  # macro_f1 and CoLA accuracy are not official
+    assert row["metric"] == "glue_score" and row["n"] == 2
+    assert row["mean"] == pytest.approx(sum(per_seed) / 2)
+    half = stats.t.ppf(0.975, 1) * stats.tstd(per_seed) / math.sqrt(2)
+    assert row["ci_high"] - row["mean"] == pytest.approx(half)
+    lora = board[board["method"] == "lora"]
+    assert set(lora["dataset"]) == {"glue-sst2", "glue-average-1tasks"}  # another task set, another board
+    assert board[board["dataset"].str.startswith("glue-average")]["rank"].tolist() == [1, 1]
+
+
+def test_no_glue_runs_no_average(store, record):
+    store.ingest([(record("m", "x", 0, metrics={"test": {"accuracy": 0.5}}), 1.0)])
+    assert not leaderboard(store)["dataset"].str.startswith("glue-average").any()
