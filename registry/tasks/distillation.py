@@ -10,6 +10,7 @@ import json
 import math
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Literal
 
@@ -20,8 +21,9 @@ from torch.nn import functional as F
 
 from registry.context import ExtraRun, RunContext, TaskResult
 from registry.core import TASKS
+from registry.datasets.tensors import Fields, Split, TensorData
 from registry.tasks.inputs import is_regression, model_inputs, same_tokenizer, selection, supervised_loss
-from registry.tasks.training import Optimizer, Schedule, TrainConfig, autocast, evaluate, fit
+from registry.tasks.training import Optimizer, Schedule, TrainConfig, autocast, evaluate, fit, predict
 from specs.hashing import stable_hash
 from specs.schema import Component
 
@@ -155,6 +157,10 @@ def distillation(
     data = model_inputs(ctx, student)
     if teacher_model is not None:
         same_tokenizer(teacher_model, student)
+    if teacher_model is not None and isinstance(data.train.x, Fields) and type(data).augment is TensorData.augment:
+        # inputs that are never augmented (text) give the same teacher output every epoch: compute it once
+        logits = torch.from_numpy(predict(teacher_model, data.train, ctx, config.eval_batch_size)).to(ctx.device)
+        data = replace(data, train=Split(Fields(**data.train.x.tensors, teacher_logits=logits), data.train.y))
     hard = supervised_loss(data)
     if method == "vanilla_kd" and is_regression(data):
         raise ValueError("vanilla_kd matches class probabilities; for a regression task use continuation_kd or annealing_kd")
@@ -162,8 +168,11 @@ def distillation(
     def loss_fn(epoch: int, x: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         if teacher_model is None:
             return hard(epoch, x, logits, labels)
-        with torch.no_grad(), autocast(ctx):
-            target = teacher_model(x).float()
+        if isinstance(x, Fields) and "teacher_logits" in x.keys():
+            target = x["teacher_logits"]
+        else:
+            with torch.no_grad(), autocast(ctx):
+                target = teacher_model(x).float()
         if method == "vanilla_kd":
             return vanilla_kd_loss(logits, target, labels, temperature, alpha)
         if method == "annealing_kd":
