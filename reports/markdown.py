@@ -8,6 +8,7 @@ from tabulate import tabulate
 
 from leaderboard.aggregate import failed_only, leaderboard
 from leaderboard.store import Store
+from reports.plots import scaling_plots
 from reports.tables import render_leaderboard
 
 
@@ -32,6 +33,9 @@ def _write_track(store: Store, out: Path, track: str, split: str) -> Path:
     failures = failed_only(store, track)
     if not failures.empty:
         parts += ["## Entries with only failed runs", tabulate(failures, headers="keys", tablefmt="github", showindex=False)]
+    plots = scaling_plots(store, track, out)
+    if plots:
+        parts += ["## Scaling fits", "\n\n".join(f"![{p.stem}]({p.name})" for p in plots)]
     parts += ["## Provenance", _provenance_table(store, track)]
     path = out / f"{track}.md"
     path.write_text("\n\n".join(parts) + "\n", encoding="utf-8")

@@ -31,7 +31,24 @@ def render_leaderboard(board: pd.DataFrame, fmt: str = "table") -> str:
             table = per_class.pivot_table(index=["model", "method"], columns="part", values="mean", sort=False).reset_index()
             table = table.map(lambda v: _number(v) if isinstance(v, float) else v)
             sections.append(_section(f"{track} / {task} / {dataset} / {metric} per class (mean)", table, fmt))
+    sections += _by_group(board, fmt)
     return "\n\n".join(sections)
+
+
+def _by_group(board: pd.DataFrame, fmt: str) -> list[str]:
+    """Statistics stored only per group (``alpha/imagenet1k/LAION``, a scaling fit's): one row per
+    group, one column per statistic."""
+    parts = board[board["metric"].str.contains("/", regex=False)].copy()
+    parts["base"] = parts["metric"].str.split("/", n=1).str[0]
+    parts["group"] = parts["metric"].str.split("/", n=1).str[1]
+    plain = set(board["metric"])
+    parts = parts[~parts["base"].isin(plain)]
+    sections = []
+    for (track, task, dataset), rows in parts.groupby(["track", "task", "dataset"], sort=False):
+        table = rows.pivot_table(index=["model", "method", "group"], columns="base", values="mean", sort=False).reset_index()
+        table = table.map(lambda v: f"{v:.4g}" if isinstance(v, float) else v)
+        sections.append(_section(f"{track} / {task} / {dataset} by group (mean over seeds)", table.fillna("-"), fmt))
+    return sections
 
 
 def render_wide(board: pd.DataFrame, fmt: str = "table") -> str:

@@ -82,7 +82,7 @@ def bootstrap_intervals(compute: np.ndarray, error: np.ndarray, resamples: int =
     xs, ys = x[index], y[index]
     xm, ym = xs.mean(axis=1, keepdims=True), ys.mean(axis=1, keepdims=True)
     sxx = ((xs - xm) ** 2).sum(axis=1)
-    ok = sxx > 0  # a resample that drew one compute value only has no slope
+    ok = np.ptp(xs, axis=1) > 0  # a resample that drew one compute value only has no slope (exact test: sxx has rounding)
     alpha = ((xs - xm) * (ys - ym)).sum(axis=1)[ok] / sxx[ok]
     log_beta = ym[ok, 0] - alpha * xm[ok, 0]
     tail = 100 * (1 - level) / 2
