@@ -1,5 +1,5 @@
 """Plots for reports (matplotlib, PNG). Scaling fits: one log-log figure per downstream task with
-each group's points, the frontier the fit used, the fitted line and its slope's interval."""
+each group's points, the frontier the fit used (diamonds), the fitted line and its 95% bootstrap band."""
 from __future__ import annotations
 
 import json
@@ -33,6 +33,8 @@ def scaling_plots(store: Store, track: str, out: Path) -> list[Path]:
             if group["frontier"]:
                 ax.scatter(group["fit_x"], group["fit_y"], s=30, color=colour, marker="D", edgecolor="black", linewidth=0.5)
             low, high = group["alpha_ci"]
+            if "band" in group:
+                ax.fill_between(group["line_x"], *group["band"], color=colour, alpha=0.15, linewidth=0)
             ax.plot(group["line_x"], group["line_y"], color=colour,
                     label=f"{label}: E = {group['beta']:.3g} C^{group['alpha']:.3f} [{low:.3f}, {high:.3f}]")
         ax.set_xscale("log")

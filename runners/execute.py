@@ -34,10 +34,10 @@ class DataCache:
     """Keeps the most recent dataset of a sweep in memory (on its device), so runs that share a
     dataset load and transfer it once. Loading is deterministic, so sharing changes no result."""
 
-    def __init__(self, cache_root: Path | None = None) -> None:
+    def __init__(self, cache_root: Path | None = None, results_root: Path | None = None) -> None:
         self._key: str | None = None
         self._data: Any = None
-        self._harness = {"cache_dir": cache_root}  # what a dataset may ask for positionally
+        self._harness = {"cache_dir": cache_root, "results_dir": results_root}  # what a dataset may ask for positionally
 
     def get(self, dataset: Component, device: torch.device) -> Any:
         key = f"{dataset.model_dump_json()}@{device}"
@@ -69,7 +69,7 @@ def execute(run: RunSpec, results: ResultsDir, device_override: str | None = Non
         device_label = str(device)
         metric_objects = [build_metric(ref) for ref in spec.metrics]
         directions = {m.name: m.higher_is_better for m in metric_objects}
-        data_cache = data_cache or DataCache(results.cache / "data")
+        data_cache = data_cache or DataCache(results.cache / "data", results.root)
         result = _run_task(run, results, device, metric_objects, progress or NoProgress(), data_cache, start)
         metrics, dropped = _finite(result.metrics)
         directions.update(result.higher_is_better)

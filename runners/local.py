@@ -33,7 +33,7 @@ def run_sweep(runs: list[RunSpec], results: ResultsDir, force: bool = False, dev
     """Execute every run that has no ``ok`` record yet (all of them with ``force``)."""
     reporter = reporter or SweepReporter()
     outcome = SweepOutcome()
-    data_cache = DataCache(results.cache / "data")
+    data_cache = DataCache(results.cache / "data", results.root)
     total = len(runs)
     for index, run in enumerate(runs, start=1):
         identity = run_id(run)

@@ -73,9 +73,9 @@ def fit_with_floor(compute: np.ndarray, error: np.ndarray) -> PowerLaw:
     return PowerLaw(float(alpha), beta, float(1 - (residual ** 2).sum() / total) if total > 0 else 1.0, len(c), float(e_inf))
 
 
-def bootstrap_intervals(compute: np.ndarray, error: np.ndarray, resamples: int = 10_000, seed: int = 0, level: float = 0.95) -> dict[str, tuple[float, float]]:
-    """Percentile intervals of alpha and beta from resampling the points with replacement, all
-    resamples fitted at once (closed-form least squares, vectorised over resamples)."""
+def bootstrap_fits(compute: np.ndarray, error: np.ndarray, resamples: int = 10_000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(alpha, log10 beta) of the log-log fit on each resample of the points (drawn with
+    replacement), all fitted at once: closed-form least squares vectorised over resamples."""
     x, y = np.log10(np.asarray(compute, float)), np.log10(np.asarray(error, float))
     rng = np.random.default_rng(seed)
     index = rng.integers(0, len(x), size=(resamples, len(x)))
@@ -84,7 +84,21 @@ def bootstrap_intervals(compute: np.ndarray, error: np.ndarray, resamples: int =
     sxx = ((xs - xm) ** 2).sum(axis=1)
     ok = np.ptp(xs, axis=1) > 0  # a resample that drew one compute value only has no slope (exact test: sxx has rounding)
     alpha = ((xs - xm) * (ys - ym)).sum(axis=1)[ok] / sxx[ok]
-    log_beta = ym[ok, 0] - alpha * xm[ok, 0]
+    return alpha, ym[ok, 0] - alpha * xm[ok, 0]
+
+
+def bootstrap_band(compute: np.ndarray, error: np.ndarray, at: np.ndarray, resamples: int = 10_000, seed: int = 0, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Pointwise percentile band of the fitted line at the compute values ``at``."""
+    alpha, log_beta = bootstrap_fits(compute, error, resamples, seed)
+    lines = 10 ** (log_beta[:, None] + alpha[:, None] * np.log10(np.asarray(at, float))[None, :])
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(lines, [tail, 100 - tail], axis=0)
+    return low, high
+
+
+def bootstrap_intervals(compute: np.ndarray, error: np.ndarray, resamples: int = 10_000, seed: int = 0, level: float = 0.95) -> dict[str, tuple[float, float]]:
+    """Percentile intervals of alpha and beta over bootstrap resamples of the points."""
+    alpha, log_beta = bootstrap_fits(compute, error, resamples, seed)
     tail = 100 * (1 - level) / 2
     a_lo, a_hi = np.percentile(alpha, [tail, 100 - tail])
     b_lo, b_hi = np.percentile(10 ** log_beta, [tail, 100 - tail])

@@ -17,7 +17,7 @@ from pydantic import PositiveInt
 from registry.context import RunContext, TaskResult
 from registry.core import TASKS
 from registry.metrics.scaling import FitStatistic
-from registry.tasks.power_law import bootstrap_intervals, frontier, leave_last_out_error
+from registry.tasks.power_law import bootstrap_band, bootstrap_intervals, frontier, leave_last_out_error
 
 
 def _matches(row: dict, wanted: dict[str, list[str]]) -> bool:
@@ -42,7 +42,8 @@ def scaling_fit(
     """Fit the spec's law per group of the table: alpha, beta (with bootstrap intervals), R^2, extrapolation.
 
     ``where`` keeps rows whose columns take the listed values; ``frontier_bins`` selects the
-    compute-efficient frontier (for the groups matching ``frontier_when``, all when empty)."""
+    compute-efficient frontier (for the groups matching ``frontier_when``, all when empty). The
+    intervals and the plotted band come from bootstrapping the log-log fit, whichever law is fitted."""
     assert ctx.build_model is not None
     law = ctx.build_model(ctx.model)
     where, group_by, frontier_when, predict_at = where or {}, group_by or [], frontier_when or {}, predict_at or []
@@ -54,6 +55,7 @@ def scaling_fit(
     wanted = {m.key for m in ctx.metrics if isinstance(m, FitStatistic)}
     values: dict[str, float] = {}
     groups: dict[str, dict] = {}
+    skipped: dict[str, str] = {}
     for key, rows in (frame.groupby(group_by, sort=True) if group_by else [((), frame)]):
         key = key if isinstance(key, tuple) else (key,)
         label = "/".join(str(k) for k in key)
@@ -63,6 +65,9 @@ def scaling_fit(
         err = 1 - rows[y].to_numpy(float) if error else rows[y].to_numpy(float)
         use_frontier = frontier_bins is not None and _matches(dict(zip(group_by, key)), frontier_when)
         fit_c, fit_e = frontier(compute, err, frontier_bins) if use_frontier else (compute, err)
+        if len(np.unique(fit_c)) < 2:  # e.g. a teacher that exists at one width only
+            skipped[label or "all"] = f"{len(np.unique(fit_c))} distinct {x} value(s); a law needs two"
+            continue
         fitted = law.fit(fit_c, fit_e)
         intervals = bootstrap_intervals(fit_c, fit_e, resamples, seed=ctx.seed)
         extrapolation = leave_last_out_error(fit_c, fit_e, held_out) if len(fit_c) > held_out + 1 else math.nan
@@ -78,9 +83,12 @@ def scaling_fit(
         line = np.logspace(np.log10(compute.min()), np.log10(max(compute.max(), *predict_at) if predict_at else compute.max()), 50)
         groups[label or "all"] = {
             "x": compute.tolist(), "y": err.tolist(), "fit_x": fit_c.tolist(), "fit_y": fit_e.tolist(), "frontier": use_frontier,
-            "line_x": line.tolist(), "line_y": fitted.predict(line).tolist(), "alpha": fitted.alpha, "beta": fitted.beta,
+            "line_x": line.tolist(), "line_y": fitted.predict(line).tolist(), "band": [b.tolist() for b in bootstrap_band(fit_c, fit_e, line, resamples, ctx.seed)],
+            "alpha": fitted.alpha, "beta": fitted.beta,
             "alpha_ci": intervals["alpha"], "e_inf": fitted.e_inf,
         }
+    if not groups:
+        raise ValueError(f"no group has two distinct {x} values to fit ({skipped})")
     directions = {name: not name.startswith(("alpha", "beta", "e_inf", "extrapolation", "predicted")) for name in values}
-    info = {"law": law.name, "x": x, "y": y, "error": error, "group_by": group_by, "groups": groups}
+    info = {"law": law.name, "x": x, "y": y, "error": error, "group_by": group_by, "groups": groups, "skipped": skipped}
     return TaskResult({"test": values}, info, higher_is_better=directions)
