@@ -204,7 +204,7 @@ def minmax_scale(arrays: dict[str, dict[str, np.ndarray]]) -> dict[str, dict[str
 
 
 def load_firecube(
-    path: str | Path, cache_dir: Path | None, *, window: int, patch: int, val_year: int, test_years: list[int],
+    path: str | Path, cache_dir: Path | None, *, window: int, patch: int, val_year: int, test_years: tuple[int, ...] | list[int],
     negative_ratio: float, eval_negative_ratio: float | None, sampling_seed: int,
 ) -> FireCubeData:
     """Samples of a datacube, from the cache when these exact settings were extracted before."""
@@ -272,7 +272,7 @@ def _extract_all(cube, window, patch, val_year, test_years, negative_ratio, eval
 @DATASETS.register("firecube")
 def firecube(
     cache_dir: Path | None = None, *, path: str, window: PositiveInt = 10, patch: PositiveInt = 25, val_year: int = 2019,
-    test_years: list[int] = [2020, 2021], negative_ratio: PositiveFloat = 2.0, eval_negative_ratio: PositiveFloat | None = None,
+    test_years: tuple[int, ...] = (2020, 2021), negative_ratio: PositiveFloat = 2.0, eval_negative_ratio: PositiveFloat | None = None,
     sampling_seed: int = 0,
 ) -> FireCubeData:
     """FireCube datacube (zarr or netCDF, via xarray): 10-day windows, 25x25 patches, next-day ignition."""

@@ -129,7 +129,7 @@ def write_cube(path: Path, fmt: Literal["zarr", "netcdf"], **settings) -> Path:
 def firecube_synthetic(
     cache_dir: Path | None = None, *, first_year: int = 2016, last_year: int = 2020, size: PositiveInt = 24,
     fire_rate: PositiveFloat = 0.002, cube_seed: int = 0, format: Literal["zarr", "netcdf"] = "zarr",
-    window: PositiveInt = 10, patch: PositiveInt = 9, val_year: int = 2019, test_years: list[int] = [2020],
+    window: PositiveInt = 10, patch: PositiveInt = 9, val_year: int = 2019, test_years: tuple[int, ...] = (2020,),
     negative_ratio: PositiveFloat = 2.0, eval_negative_ratio: PositiveFloat | None = 10.0, sampling_seed: int = 0,
 ) -> FireCubeData:
     """A small synthetic FireCube-format cube (written once), sampled by the real firecube loader."""

@@ -184,7 +184,7 @@ def test_tiny_transformer_is_deterministic_given_a_seed():
         with torch.no_grad():
             return model, model(model.tokenize(SENTENCES))
 
-    (a, out_a), (b, out_b), (c, out_c) = run(0), run(0), run(1)
+    (a, out_a), (b, out_b), (_c, out_c) = run(0), run(0), run(1)
     assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
     assert torch.equal(out_a, out_b) and not torch.equal(out_a, out_c)
 
