@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS metrics (
     PRIMARY KEY (run_id, split, metric)
 );
 CREATE TABLE IF NOT EXISTS metric_info (metric VARCHAR PRIMARY KEY, higher_is_better BOOLEAN);
+CREATE TABLE IF NOT EXISTS cases (run_id VARCHAR, case_id INTEGER, metric VARCHAR, value DOUBLE);
 CREATE TABLE IF NOT EXISTS published (
     source VARCHAR, track VARCHAR, task VARCHAR, dataset VARCHAR, model VARCHAR, setting VARCHAR,
     metric VARCHAR, value DOUBLE, higher_is_better BOOLEAN, citation VARCHAR
@@ -76,6 +77,7 @@ class Store:
 
     def _ingest_one(self, record: RunRecord, mtime: float) -> None:
         self.con.execute("DELETE FROM metrics WHERE run_id = ?", [record.run_id])
+        self.con.execute("DELETE FROM cases WHERE run_id = ?", [record.run_id])
         self.con.execute(
             "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -88,6 +90,14 @@ class Store:
         rows = [(record.run_id, split, metric, value) for split, values in record.metrics.items() for metric, value in values.items()]
         if rows:
             self.con.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?)", rows)
+        if record.cases:  # per-test-case values, for challenge rankings
+            import pandas as pd
+
+            frame = pd.DataFrame([(record.run_id, i, metric, v) for metric, values in record.cases.items() for i, v in enumerate(values)],
+                                 columns=["run_id", "case_id", "metric", "value"])
+            self.con.register("new_cases", frame)
+            self.con.execute("INSERT INTO cases SELECT * FROM new_cases")
+            self.con.unregister("new_cases")
         for metric, higher in record.higher_is_better.items():
             self.con.execute("INSERT OR REPLACE INTO metric_info VALUES (?, ?)", [metric, higher])
 

@@ -50,6 +50,14 @@ def _parser() -> argparse.ArgumentParser:
     board.add_argument("--split", default="test", help="which split's metrics to rank (default test)")
     board.add_argument("--wide", action="store_true", help="one row per entry, one column per metric (per-class metrics too)")
 
+    ranking = sub.add_parser("rank", help="challenge ranking of a track's entries over test cases, with bootstrap stability")
+    ranking.add_argument("--track", required=True)
+    ranking.add_argument("--metric", required=True)
+    ranking.add_argument("--method", default="mean", choices=["mean", "median", "rank_then_mean", "test"])
+    ranking.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="resamples of the cases (default 1000)")
+    ranking.add_argument("--seed", type=int, default=0)
+    ranking.add_argument("--results", default=None, metavar="DIR")
+
     report = sub.add_parser("report", help="write one markdown report per track")
     report.add_argument("--results", default=None, metavar="DIR")
     report.add_argument("--out", default=None, metavar="DIR", help="default: <results>/reports")
@@ -61,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``podium`` console script; returns the exit code."""
     args = _parser().parse_args(argv)
     commands: dict[str, Callable[[argparse.Namespace], int]] = {
-        "validate": _validate, "list": _list, "run": _run, "leaderboard": _leaderboard, "report": _report,
+        "validate": _validate, "list": _list, "run": _run, "leaderboard": _leaderboard, "report": _report, "rank": _rank,
     }
     try:
         return commands[args.command](args)
@@ -158,6 +166,26 @@ def _leaderboard(args: argparse.Namespace) -> int:
             failures = failed_only(store, args.track)
             for row in failures.itertuples():
                 print(f"note: {row.model} {row.method} on {row.dataset}: all {row.failed} runs failed ({row.last_error})")
+    return EXIT_OK
+
+
+def _rank(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from leaderboard.challenge import challenge_boards
+
+    if args.bootstrap < 1:
+        raise UsageError(f"--bootstrap {args.bootstrap}: expected a positive number of resamples")
+    with _open_store(args.results or default_results()) as store:
+        boards = challenge_boards(store, args.track, args.metric, args.method, args.bootstrap, args.seed)
+    if not boards:
+        raise UsageError(f"no per-case {args.metric!r} values for two or more entries of track {args.track!r} (tasks record them for the test split)")
+    for board in boards:
+        median, low, high = board.stability.tau_summary()
+        print(f"{args.track} / {board.task} / {board.dataset} / {args.metric}: {args.method} ranking over {board.values.shape[1]} cases, "
+              f"{args.bootstrap} bootstrap resamples")
+        print(tabulate(board.table(), headers="keys", tablefmt="simple", showindex=False, floatfmt=".4g"))
+        print(f"Kendall's tau between the full ranking and the bootstrap rankings: median {median:.3f} [{low:.3f}, {high:.3f}]\n")
     return EXIT_OK
 
 

@@ -78,7 +78,7 @@ def execute(run: RunSpec, results: ResultsDir, device_override: str | None = Non
         info = {**result.info, **({"non_finite_metrics": dropped} if dropped else {})}
         record = RunRecord(
             **base, status="ok", duration_s=time.monotonic() - start, device=device_label, metrics=metrics,
-            higher_is_better=directions, provenance=_provenance(device), info=info,
+            higher_is_better=directions, provenance=_provenance(device), info=info, cases=result.cases,
         )
         extras = [_extra_record(run, extra, device, directions) for extra in result.extra_runs]
         for made in (record, *extras):

@@ -36,6 +36,7 @@ class RunRecord(BaseModel):
     higher_is_better: dict[str, bool] = Field(default_factory=dict)  # metric -> direction
     provenance: dict[str, Any] = Field(default_factory=dict)  # versions, commit, host, device name
     info: dict[str, Any] = Field(default_factory=dict)  # task-specific extras (best epoch, teacher id)
+    cases: dict[str, list[float]] = Field(default_factory=dict)  # metric -> value per test case, in the split's order
 
     @property
     def git_commit(self) -> str | None:

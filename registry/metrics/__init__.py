@@ -21,6 +21,10 @@ class Metric:
     def __call__(self, scores: np.ndarray, labels: np.ndarray) -> float:
         raise NotImplementedError
 
+    def per_case(self, scores: np.ndarray, labels: np.ndarray) -> np.ndarray | None:
+        """The metric's value for each case (for challenge rankings), when it has one; else None."""
+        return None
+
 
 def build_metric(ref: MetricRef) -> Metric:
     """The metric object a spec's ``metrics`` entry names (a registry name or an evaluate module)."""

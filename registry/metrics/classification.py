@@ -18,7 +18,10 @@ class Accuracy(Metric):
     """Fraction of samples whose highest score is the true class."""
 
     def __call__(self, scores: np.ndarray, labels: np.ndarray) -> float:
-        return float(np.mean(np.argmax(scores, axis=1) == labels))
+        return float(np.mean(self.per_case(scores, labels)))
+
+    def per_case(self, scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        return (np.argmax(scores, axis=1) == labels).astype(float)
 
 
 @METRICS.register("top5_accuracy")

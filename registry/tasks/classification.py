@@ -17,7 +17,7 @@ from torch.nn import functional as F
 
 from registry.context import RunContext, TaskResult
 from registry.core import TASKS
-from registry.tasks.training import Schedule, TrainConfig, evaluate, fit
+from registry.tasks.training import Schedule, TrainConfig, evaluate, fit, test_cases
 
 
 class LinearProbe(nn.Module):
@@ -78,4 +78,5 @@ def classification(
     config = TrainConfig(epochs, lr, batch_size, weight_decay, momentum, schedule)
     history = fit(trained, ctx.data, ctx, lambda _e, _x, logits, y: F.cross_entropy(logits, y), config, f"{mode} {ctx.model.name}")
     info.update(best_epoch=history.best_epoch, train_images_per_s=history.images_per_s, history=history.history)
-    return TaskResult(evaluate(trained, ctx.data, ctx, config.eval_batch_size), info)
+    cases = test_cases(trained, ctx.data, ctx, config.eval_batch_size)
+    return TaskResult(evaluate(trained, ctx.data, ctx, config.eval_batch_size), info, cases=cases)

@@ -23,7 +23,7 @@ from registry.context import ExtraRun, RunContext, TaskResult
 from registry.core import TASKS
 from registry.datasets.tensors import Fields, Split, TensorData
 from registry.tasks.inputs import is_regression, model_inputs, same_tokenizer, selection, supervised_loss
-from registry.tasks.training import Optimizer, Schedule, TrainConfig, autocast, evaluate, fit, predict
+from registry.tasks.training import Optimizer, Schedule, TrainConfig, autocast, evaluate, fit, predict, test_cases
 from specs.hashing import stable_hash
 from specs.schema import Component
 
@@ -189,4 +189,5 @@ def distillation(
     info = {"best_epoch": history.best_epoch, "train_images_per_s": history.images_per_s, "history": history.history}
     if extra_runs:
         info["teacher_run_id"] = extra_runs[0].run_id
-    return TaskResult(evaluate(student, data, ctx, config.eval_batch_size), info, extra_runs)
+    cases = test_cases(student, data, ctx, config.eval_batch_size)
+    return TaskResult(evaluate(student, data, ctx, config.eval_batch_size), info, extra_runs, cases=cases)

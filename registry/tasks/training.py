@@ -95,6 +95,13 @@ def evaluate(model: nn.Module, data: TensorData, ctx: RunContext, batch_size: in
     return results
 
 
+def test_cases(model: nn.Module, data: TensorData, ctx: RunContext, batch_size: int = 1024) -> dict[str, list[float]]:
+    """Per-case values on the test split of every metric that has them (challenge rankings use them)."""
+    scores, labels = predict(model, data.test, ctx, batch_size), data.test.y.cpu().numpy()
+    values = {metric.name: metric.per_case(scores, labels) for metric in ctx.metrics}
+    return {name: v.tolist() for name, v in values.items() if v is not None}
+
+
 def validation_accuracy(model: nn.Module, data: TensorData, ctx: RunContext, config: TrainConfig) -> float:
     """The default checkpoint criterion: accuracy on the validation split."""
     scores = predict(model, data.val, ctx, config.eval_batch_size)

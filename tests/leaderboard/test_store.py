@@ -208,3 +208,11 @@ def test_a_store_held_by_another_process_raises_store_locked(tmp_path):
         holder.communicate("", timeout=30)  # closing stdin lets it exit and release the file
     with Store(path) as store:  # free again
         assert store.query("SELECT count(*) AS n FROM runs").n[0] == 0
+
+
+def test_per_case_values_are_ingested_once(store, record):
+    run = record("m", "x", 0, metrics={"test": {"accuracy": 0.5}})
+    run = run.model_copy(update={"cases": {"accuracy": [1.0, 0.0, 1.0, 0.0]}})
+    store.ingest([(run, 1.0)])
+    store.ingest([(run, 2.0)])
+    assert store.query("SELECT case_id, value FROM cases ORDER BY case_id").values.tolist() == [[0, 1.0], [1, 0.0], [2, 1.0], [3, 0.0]]

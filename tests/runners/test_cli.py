@@ -88,3 +88,17 @@ def test_console_script_bad_spec_no_traceback(tmp_path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip() == f"error: {spec}: dataset.name: unknown dataset 'digts'; did you mean 'digits'? (`podium list datasets` shows all)"
+
+
+@pytest.mark.parametrize("method", ["mean", "rank_then_mean", "test"])
+def test_rank_prints_each_method_with_its_stability(digits_results, capsys, method):
+    capsys.readouterr()
+    assert main(["rank", "--track", "kd", "--metric", "accuracy", "--method", method, "--bootstrap", "50", "--results", str(digits_results)]) == 0
+    out = capsys.readouterr().out
+    assert "kd / distillation / digits / accuracy" in out and "over 360 cases" in out
+    assert all(m in out for m in ("student_only", "vanilla_kd", "continuation_kd")) and "Kendall's tau" in out
+
+
+def test_rank_without_per_case_values_exits_2(digits_results, capsys):
+    assert main(["rank", "--track", "kd", "--metric", "macro_f1", "--results", str(digits_results)]) == 2
+    assert "no per-case 'macro_f1' values" in capsys.readouterr().err
