@@ -81,8 +81,8 @@ class Registry(Generic[T]):
         def decorate(obj: T) -> T:
             if name in self._entries and self._entries[name].obj is not obj:
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
-            doc = description or (inspect.getdoc(obj) or "").strip().splitlines()[0:1]
-            text = doc if isinstance(doc, str) else (doc[0] if doc else "")
+            lines = (inspect.getdoc(obj) or "").strip().splitlines()
+            text = description or (lines[0] if lines else "")
             self._entries[name] = Entry(self.kind, name, obj, text, _params_model(name, obj), label)
             return obj
 

@@ -14,12 +14,9 @@ from typing import Any
 import numpy as np
 
 from registry.core import DATASETS
+from registry.datasets import DatasetUnavailable
 from registry.datasets.images import ImageClassificationData
 from registry.datasets.tensors import normalised_splits, stratified_split
-
-
-class DatasetUnavailable(RuntimeError):
-    """The hub cannot be reached or the local files are missing."""
 
 
 def _decode(image: Any) -> np.ndarray:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from registry.core import DATASETS
-from registry.datasets.cifar import DatasetUnavailable
+from registry.datasets import DatasetUnavailable
 
 REPOSITORY = "https://raw.githubusercontent.com/LAION-AI/scaling-laws-openclip/main"
 RESULTS = "zeroshot_results.csv"

@@ -28,6 +28,7 @@ import torch
 from pydantic import PositiveFloat, PositiveInt
 
 from registry.core import DATASETS
+from registry.datasets import DatasetUnavailable
 from registry.datasets.tensors import Fields, Split, TensorData
 from specs.hashing import stable_hash
 
@@ -39,10 +40,6 @@ STATIC = ("dem_mean", "slope_mean", "roads_distance", "waterway_distance", "popu
 LANDCOVER = tuple(f"CLC_2018_{i}" for i in range(10))  # fraction of each CORINE group per pixel
 LABEL = "ignition_points"
 SPLITS = ("train", "val", "test")
-
-
-class DatasetUnavailable(RuntimeError):
-    """The cube cannot be opened, lacks a variable, or xarray is not installed."""
 
 
 @dataclass(frozen=True)

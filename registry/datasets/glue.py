@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from registry.core import DATASETS
-from registry.datasets.cifar import DatasetUnavailable
+from registry.datasets import DatasetUnavailable
 from registry.datasets.tensors import stratified_split
 from registry.datasets.text import TextData, TextSplit
 

@@ -19,6 +19,7 @@ from typing import Any, Literal
 import numpy as np
 
 from registry.core import DATASETS
+from registry.datasets import DatasetUnavailable
 from registry.datasets.tensors import SegmentationData, TensorData, normalised_splits
 from specs.hashing import stable_hash
 
@@ -43,10 +44,6 @@ REGION_CLASSES = ("roi_0_1", "roi_2_8", "roi_3_4", "roi_5_6_7")
 PIXEL_CLASSES = ("background", "vessel", "cell", "axon")
 
 Task = Literal["region", "segmentation_4class", "segmentation_3class"]
-
-
-class DatasetUnavailable(RuntimeError):
-    """BossDB cannot be reached, or ``intern`` is not installed."""
 
 
 @dataclass(frozen=True)

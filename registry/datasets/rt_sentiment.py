@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from registry.core import DATASETS
-from registry.datasets.cifar import DatasetUnavailable
+from registry.datasets import DatasetUnavailable
 from registry.datasets.tensors import stratified_split
 from registry.datasets.text import TextData, TextSplit
 

@@ -17,7 +17,7 @@ from registry.core import TASKS
 from registry.datasets.tensors import Split
 from registry.metrics import build_metric
 from registry.metrics.binary import BinaryMetric, best_threshold, positive_probability
-from registry.models.firecube import flat_features
+from registry.models.firecube import flat_features, random_state_params
 from registry.tasks.training import Optimizer, Schedule, TrainConfig, fit, predict
 
 
@@ -36,8 +36,7 @@ def _torch_probabilities(model: nn.Module, ctx: RunContext, config: TrainConfig)
 
 def _sklearn_probabilities(estimator, ctx: RunContext) -> tuple[dict[str, np.ndarray], dict]:
     """Fit a scikit-learn estimator on flattened centre-pixel features of the training split."""
-    params = estimator.get_params()
-    seeded = {key: ctx.seed for key in params if key == "random_state" or key.endswith("__random_state")}
+    seeded = random_state_params(estimator, ctx.seed)
     estimator.set_params(**seeded)
 
     def features(split: Split) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
+import numpy as np
 from torch.nn import functional as F
 
 from registry.context import RunContext
@@ -52,9 +52,8 @@ def selection(data: TensorData, ctx: RunContext, batch_size: int):
         return None  # fit's default: validation accuracy
 
     def pearson(model) -> float:
-        scores = torch.from_numpy(predict(model, data.val, ctx, batch_size)[:, 0]).double()
-        target = data.val.y.double().cpu()
-        centred = torch.stack([scores - scores.mean(), target - target.mean()])
-        return float((centred[0] * centred[1]).sum() / (centred.norm(dim=1).prod() + 1e-12))
+        scores = predict(model, data.val, ctx, batch_size)[:, 0].astype(float)
+        value = np.corrcoef(scores, data.val.y.cpu().numpy().astype(float))[0, 1]
+        return float(value) if np.isfinite(value) else -1.0  # constant predictions: the worst
 
     return pearson

@@ -52,7 +52,7 @@ def scaling_fit(
         frame = frame[frame[column].astype(str).isin([str(v) for v in values])]
     if frame.empty:
         raise ValueError(f"no rows left after where={where}")
-    wanted = {m.key for m in ctx.metrics if isinstance(m, FitStatistic)}
+    wanted = {m.name for m in ctx.metrics if isinstance(m, FitStatistic)}
     values: dict[str, float] = {}
     groups: dict[str, dict] = {}
     skipped: dict[str, str] = {}
