@@ -8,7 +8,7 @@ from tabulate import tabulate
 
 from leaderboard.aggregate import failed_only, leaderboard
 from leaderboard.store import Store
-from reports.plots import scaling_plots
+from reports.plots import blob_plots, scaling_plots
 from reports.tables import render_leaderboard
 
 
@@ -36,6 +36,12 @@ def _write_track(store: Store, out: Path, track: str, split: str) -> Path:
     plots = scaling_plots(store, track, out)
     if plots:
         parts += ["## Scaling fits", "\n\n".join(f"![{p.stem}]({p.name})" for p in plots)]
+    blobs = blob_plots(store, track, out)
+    if blobs:
+        parts += ["## Ranking stability",
+                  "Each entry's rank over the test cases (mean per case over seeds, then ranked), resampled 1000 times: "
+                  "a disc's area is how often it took that rank; `podium rank` prints the numbers.",
+                  "\n\n".join(f"![{p.stem}]({p.name})" for p in blobs)]
     parts += ["## Provenance", _provenance_table(store, track)]
     path = out / f"{track}.md"
     path.write_text("\n\n".join(parts) + "\n", encoding="utf-8")

@@ -1,20 +1,30 @@
 """Plots for reports (matplotlib, PNG). Scaling fits: one log-log figure per downstream task with
-each group's points, the frontier the fit used (diamonds), the fitted line and its 95% bootstrap band."""
+each group's points, the frontier the fit used (diamonds), the fitted line and its 95% bootstrap band.
+Challenge rankings: one blob plot per board, each algorithm's bootstrap rank distribution."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import numpy as np
+
+from leaderboard.challenge import Board, challenge_boards
 from leaderboard.store import Store
 
 
-def scaling_plots(store: Store, track: str, out: Path) -> list[Path]:
-    """Write ``<out>/<track>-<task>.png`` for every scaling fit stored under ``track``; return the paths."""
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no display
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def scaling_plots(store: Store, track: str, out: Path) -> list[Path]:
+    """Write ``<out>/<track>-<task>.png`` for every scaling fit stored under ``track``; return the paths."""
+    plt = _pyplot()
     runs = store.con.execute(
         "SELECT spec_name, info_json FROM runs WHERE track = ? AND status = 'ok' AND task = 'scaling_fit' ORDER BY spec_name, seed", [track]
     ).fetchall()
@@ -49,3 +59,48 @@ def scaling_plots(store: Store, track: str, out: Path) -> list[Path]:
         plt.close(fig)
         paths.append(path)
     return paths
+
+
+def blob_plots(store: Store, track: str, out: Path, resamples: int = 1000, seed: int = 0) -> list[Path]:
+    """Write ``<out>/<track>-ranks-<metric>-<task>-<dataset>.png`` for every board of ``track`` with
+    per-case values (mean-then-rank, ``resamples`` bootstrap resamples of the cases); return the paths."""
+    metrics = [row[0] for row in store.con.execute(
+        "SELECT DISTINCT c.metric FROM cases c JOIN runs r USING (run_id) WHERE r.track = ? AND r.status = 'ok' ORDER BY 1", [track]
+    ).fetchall()]
+    paths = []
+    for metric in metrics:
+        for board in challenge_boards(store, track, metric, "mean", resamples, seed):
+            name = re.sub(r"[^A-Za-z0-9_.\-]+", "_", f"{track}-ranks-{metric}-{board.task}-{board.dataset}")
+            path = out / f"{name}.png"
+            blob_plot(board, metric, path)
+            paths.append(path)
+    return paths
+
+
+def blob_plot(board: Board, metric: str, path: Path) -> Path:
+    """A blob plot (Wiesenfarth et al. 2021, challengeR): algorithms left to right by their rank on
+    all cases; a disc's area is how often the algorithm took that rank in the bootstrap; the black
+    line spans the 95% rank interval with a cross at the median."""
+    plt = _pyplot()
+    order = np.lexsort((np.arange(len(board.algorithms)), board.stability.ranks))
+    boot = board.stability.bootstrap_ranks[:, order]
+    n = len(order)
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.6 * n + 1.5), 4.5))
+    for x in range(n):
+        ranks, counts = np.unique(boot[:, x], return_counts=True)
+        ax.scatter(np.full(len(ranks), x), ranks, s=400 * counts / len(boot), color=f"C{x % 10}", alpha=0.7, linewidth=0)
+        low, median, high = np.percentile(boot[:, x], [2.5, 50, 97.5])
+        ax.vlines(x, low, high, color="black", linewidth=1)
+        ax.scatter([x], [median], marker="x", color="black", s=25)
+    ax.plot(range(n), board.stability.ranks[order], linestyle="none", marker="_", markersize=14, color="black")
+    labels = [" ".join(part for part in board.algorithms[i] if part) for i in order]
+    ax.set_xticks(range(n), labels, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(1, n + 1))
+    ax.invert_yaxis()  # rank 1 on top
+    ax.set_ylabel("rank")
+    median_tau, low_tau, high_tau = board.stability.tau_summary()
+    ax.set_title(f"{board.task} / {board.dataset} / {metric}\nKendall's tau to the full ranking {median_tau:.2f} [{low_tau:.2f}, {high_tau:.2f}]", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

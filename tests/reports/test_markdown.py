@@ -1,6 +1,7 @@
 """The markdown report: one file per track with its leaderboards, failures and provenance."""
 from __future__ import annotations
 
+import numpy as np
 from tests.reports.report_records import CPU, GPU, github_tables
 
 from leaderboard import leaderboard
@@ -73,3 +74,30 @@ def test_an_empty_store_writes_no_report(tmp_path):
 
     with Store(tmp_path / "empty.duckdb") as store:
         assert write_reports(store, tmp_path / "out") == []
+
+
+def test_report_draws_a_blob_plot_per_board_with_per_case_values(tmp_path):
+    """Three algorithms with per-image accuracies: the report gets one rank-distribution plot."""
+    from leaderboard.store import Store
+    from tests.reports.report_records import make_record
+
+    rng = np.random.default_rng(0)
+    records = []
+    for model, skill in [("resnet8", 0.9), ("small_cnn", 0.7), ("resnet20", 0.8)]:
+        for seed in (0, 1):
+            correct = (rng.random(60) < skill).astype(float).tolist()
+            record = make_record(model, "vanilla_kd", seed, metrics={"test": {"accuracy": float(np.mean(correct))}})
+            records.append(record.model_copy(update={"cases": {"accuracy": correct}}))
+    with Store(tmp_path / "podium.duckdb") as store:
+        store.ingest((r, 1.0) for r in records)
+        kd = write_reports(store, tmp_path / "out")[0].read_text(encoding="utf-8")
+    body = section(kd, "Ranking stability")
+    assert "![kd-ranks-accuracy-distillation-digits](kd-ranks-accuracy-distillation-digits.png)" in body
+    png = tmp_path / "out" / "kd-ranks-accuracy-distillation-digits.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_no_ranking_section_without_per_case_values(store, tmp_path):
+    kd = write_reports(store, tmp_path)[0].read_text(encoding="utf-8")
+    assert "## Ranking stability" not in kd
+    assert not list(tmp_path.glob("*ranks*.png"))
