@@ -19,6 +19,12 @@ precision, recall, F1, IoU and AUROC; AUPRC is added because positives are rare)
   validation with ``best_threshold``): precision tp / (tp + fp), recall tp / (tp + fn),
   F1 2 tp / (2 tp + fp + fn), accuracy (tp + tn) / N, IoU of the positive class tp / (tp + fp + fn)
   (scikit-learn's ``jaccard_score``); a 0/0 ratio is 0, like scikit-learn's ``zero_division=0``.
+- ``brier``: the Brier score, mean (p - y)^2 (Brier 1950; scikit-learn's ``brier_score_loss``), lower
+  is better; a proper scoring rule with a value per sample, so challenge rankings can use it.
+
+Per-sample values (``per_case``, for challenge rankings over test samples): ``overall_accuracy`` gives
+1 for a sample classified correctly at the threshold, else 0; ``brier`` gives (p - y)^2. The other
+metrics are properties of the whole set and have none.
 
 Degenerate inputs: AUROC and AUPRC are undefined when ``labels`` hold one class only (scikit-learn
 raises or warns); they return ``nan`` then and never raise, and the runner drops non-finite values and
@@ -136,6 +142,13 @@ class BinaryMetric(Metric):
         """The metric of (N,) class-1 probabilities against (N,) bool labels (checked, N > 0)."""
         raise NotImplementedError
 
+    def per_case(self, scores: np.ndarray, labels: np.ndarray) -> np.ndarray | None:
+        return self.per_sample(*_inputs(scores, labels))
+
+    def per_sample(self, probability: np.ndarray, positive: np.ndarray) -> np.ndarray | None:
+        """The metric's value for each sample, when it has one (None for set-level metrics)."""
+        return None
+
 
 class _CountMetric(BinaryMetric):
     """A metric of the confusion counts of ``p >= threshold``."""
@@ -220,6 +233,9 @@ class OverallAccuracy(_CountMetric):
     def from_counts(self, tp: int, fp: int, fn: int, tn: int) -> float:
         return _ratio(tp + tn, tp + fp + fn + tn)
 
+    def per_sample(self, probability: np.ndarray, positive: np.ndarray) -> np.ndarray:
+        return ((probability >= self.threshold) == positive).astype(np.float64)
+
 
 @METRICS.register("iou")
 class IoU(_CountMetric):
@@ -227,6 +243,20 @@ class IoU(_CountMetric):
 
     def from_counts(self, tp: int, fp: int, fn: int, tn: int) -> float:
         return _ratio(tp, tp + fp + fn)
+
+
+@METRICS.register("brier")
+class Brier(BinaryMetric):
+    """Brier score, mean (p - y)^2 over samples (Brier 1950; scikit-learn's brier_score_loss); lower is better."""
+
+    higher_is_better: ClassVar[bool] = False
+    uses_threshold: ClassVar[bool] = False
+
+    def from_probability(self, probability: np.ndarray, positive: np.ndarray) -> float:
+        return float(np.mean(self.per_sample(probability, positive)))
+
+    def per_sample(self, probability: np.ndarray, positive: np.ndarray) -> np.ndarray:
+        return (probability - positive) ** 2
 
 
 _THRESHOLD_OBJECTIVES = ("f1", "iou")
@@ -258,6 +288,6 @@ def best_threshold(probability: np.ndarray, labels: np.ndarray, metric: str = "f
 
 
 __all__ = [
-    "AUPRC", "AUROC", "BinaryMetric", "F1", "IoU", "OverallAccuracy", "Precision", "Recall",
+    "AUPRC", "AUROC", "BinaryMetric", "Brier", "F1", "IoU", "OverallAccuracy", "Precision", "Recall",
     "best_threshold", "binary_labels", "confusion_counts", "positive_probability",
 ]

@@ -146,6 +146,10 @@ class SegmentationMetric(Metric):
             raise ValueError(f"{self.name or type(self).__name__}: no class to average over (C = {stats.num_classes})")
         return float(self.per_class(stats)[kept].mean())
 
+    def per_image_average(self, stats: ConfusionStats) -> np.ndarray:
+        """Each image's class average (N,): the per-case values of challenge rankings."""
+        return self.per_image(stats)[:, self.classes(stats.num_classes)].mean(axis=1)
+
     def from_stats(self, stats: ConfusionStats, class_names: Sequence[str]) -> dict[str, float]:
         """``{name: class average, f"{name}/{class}": per-class value, ...}`` from confusion counts."""
         if len(class_names) != stats.num_classes:

@@ -85,4 +85,9 @@ def fire_forecasting(
                 results[name][metric.name] = metric(probability[name], labels[name])
             else:
                 results[name][metric.name] = metric(scores, labels[name])
-    return TaskResult(results, {**info, "threshold": threshold, "positives": {k: int(v.sum()) for k, v in labels.items()}})
+    cases = {}  # per test sample, for challenge rankings (metrics with a per-sample value)
+    for metric in ctx.metrics:
+        values = metric.per_case(probability["test"], labels["test"]) if isinstance(metric, BinaryMetric) else None
+        if values is not None:
+            cases[metric.name] = values.tolist()
+    return TaskResult(results, {**info, "threshold": threshold, "positives": {k: int(v.sum()) for k, v in labels.items()}}, cases=cases)

@@ -68,9 +68,8 @@ def segmentation(
         return iou.from_stats(stats, data.names)[iou.name]
 
     history = fit(model, data, ctx, lambda _e, _x, logits, y: F.cross_entropy(logits, y), config, f"segmentation {ctx.model.name}", select=mean_val_iou)
-    results = {
-        name: score(metrics, split_stats(model, getattr(data, name), ctx, data.num_classes, config.eval_batch_size), data)
-        for name in ("val", "test")
-    }
+    stats = {name: split_stats(model, getattr(data, name), ctx, data.num_classes, config.eval_batch_size) for name in ("val", "test")}
+    results = {name: score(metrics, counts, data) for name, counts in stats.items()}
+    cases = {metric.name: metric.per_image_average(stats["test"]).tolist() for metric in metrics}  # per test image
     info = {"best_epoch": history.best_epoch, "train_images_per_s": history.images_per_s, "history": history.history, "classes": list(data.names)}
-    return TaskResult(results, info)
+    return TaskResult(results, info, cases=cases)

@@ -33,4 +33,5 @@ def test_records_keep_the_validation_threshold(results):
         record = json.loads(path.read_text())
         assert 0 <= record["info"]["threshold"] <= 1
         assert record["info"]["positives"]["test"] > 0
-        assert set(record["metrics"]["test"]) == {"auroc", "auprc", "f1", "precision", "recall", "overall_accuracy"}
+        assert set(record["metrics"]["test"]) == {"auroc", "auprc", "f1", "precision", "recall", "overall_accuracy", "brier"}
+        assert set(record["cases"]) == {"overall_accuracy", "brier"}

@@ -279,3 +279,33 @@ def test_best_threshold_ties_take_the_largest():
 def test_best_threshold_rejects_other_metrics():
     with pytest.raises(ValueError, match="f1"):
         best_threshold(np.array([0.1, 0.9]), np.array([0, 1]), metric="recall")
+
+
+# --- per-sample values (challenge rankings) and the Brier score ---
+
+
+@pytest.mark.parametrize("n, positives, kind", CASES)
+def test_brier_matches_sklearn_and_is_the_mean_of_its_per_sample_values(n, positives, kind):
+    from sklearn.metrics import brier_score_loss
+
+    scores, labels = random_case(n, positives, kind, seed=0)
+    probability = positive_probability(scores)
+    brier = build_metric("brier")
+    assert not brier.higher_is_better
+    assert brier(scores, labels) == pytest.approx(brier_score_loss(labels, probability), abs=1e-12)
+    assert np.mean(brier.per_case(scores, labels)) == pytest.approx(brier(scores, labels), abs=1e-12)
+
+
+def test_overall_accuracy_per_sample_is_correctness_at_the_threshold():
+    probability, labels = np.array([0.9, 0.6, 0.4, 0.2]), np.array([1, 0, 1, 0])
+    metric = build_metric("overall_accuracy")
+    metric.threshold = 0.5
+    assert metric.per_case(probability, labels).tolist() == [1.0, 0.0, 0.0, 1.0]
+    metric.threshold = 0.3
+    assert metric.per_case(probability, labels).tolist() == [1.0, 0.0, 1.0, 1.0]
+    assert np.mean(metric.per_case(probability, labels)) == metric(probability, labels)
+
+
+@pytest.mark.parametrize("name", ["auroc", "auprc", "f1", "precision", "recall", "iou"])
+def test_set_level_metrics_have_no_per_sample_value(name):
+    assert build_metric(name).per_case(np.array([0.9, 0.2]), np.array([1, 0])) is None

@@ -89,6 +89,21 @@ def test_iou_by_hand():
     assert sum(expected[f"seg_iou/{name}"] for name in CLASS_NAMES) / 3 == pytest.approx(46 / 65)
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_per_image_averages_are_the_per_case_values_and_average_to_the_metric(name):
+    stats = confusion_stats(PREDICTED, TARGET, 3)
+    metric = build_metric(name)
+    per_image = metric.per_image_average(stats)
+    assert per_image.shape == (2,)
+    assert per_image.mean() == pytest.approx(metric.average(stats), abs=1e-12)
+
+
+def test_per_image_iou_by_hand():
+    # image 0: (6/10 + 3/5 + 3/5) / 3; image 1: (11/13 + 3/5 + 1.0) / 3 (cell absent from both -> 1.0)
+    per_image = build_metric("seg_iou").per_image_average(confusion_stats(PREDICTED, TARGET, 3))
+    assert per_image == pytest.approx([0.6, (11 / 13 + 3 / 5 + 1) / 3], abs=1e-12)
+
+
 def test_balanced_accuracy_by_hand():
     # per image (tp + tn) / 16:
     #   image 0: 12/16, 14/16, 14/16;  image 1: 14/16, 14/16, 16/16

@@ -73,6 +73,10 @@ def test_segmentation_reports_per_class_and_average(tmp_path, dims, model):
     assert "seg_balanced_accuracy/background" not in test
     assert test["seg_iou"] == pytest.approx(sum(test[f"seg_iou/{c}"] for c in classes) / 4)
     assert result.info["classes"] == list(classes)
+    # one value per test image and metric, averaging to the reported metric
+    assert set(result.cases) == {"seg_f1", "seg_iou", "seg_balanced_accuracy"}
+    assert len(result.cases["seg_iou"]) == len(ctx.data.test)
+    assert sum(result.cases["seg_iou"]) / len(ctx.data.test) == pytest.approx(test["seg_iou"])
 
 
 def test_segmentation_refuses_classification_metrics(tmp_path):

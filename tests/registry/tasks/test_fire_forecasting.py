@@ -13,7 +13,7 @@ from registry.models.firecube import flat_features
 from specs.schema import Component
 
 PARAMS = {"size": 14, "patch": 5, "window": 4, "first_year": 2017, "last_year": 2020, "fire_rate": 0.01, "eval_negative_ratio": 4.0}
-METRICS = ["auroc", "auprc", "f1", "precision", "recall", "overall_accuracy", "iou", "accuracy"]
+METRICS = ["auroc", "auprc", "f1", "precision", "recall", "overall_accuracy", "iou", "brier", "accuracy"]
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +38,11 @@ def test_torch_model_trains_and_reports_every_metric(data, tmp_path):
     assert set(result.metrics["test"]) == set(METRICS)
     assert result.info["best_epoch"] in (0, 1) and 0 <= result.info["threshold"] <= 1
     assert result.metrics["test"]["auroc"] > 0.5
+    # per test sample: correctness at the validation threshold and the Brier score, as the metrics average
+    assert set(result.cases) == {"overall_accuracy", "brier"}
+    for name in ("overall_accuracy", "brier"):
+        assert len(result.cases[name]) == len(data.test)
+        assert np.mean(result.cases[name]) == pytest.approx(result.metrics["test"][name])
 
 
 def test_sklearn_baseline_is_seeded_and_scored_with_the_validation_threshold(data, tmp_path):
