@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from leaderboard.ranking import Method, Stability, bootstrap
+from leaderboard.ranking import Method, Stability, bootstrap, consensus
 from leaderboard.store import Store
 
 
@@ -56,3 +56,20 @@ def challenge_boards(store: Store, track: str, metric: str, method: Method = "me
         stability = bootstrap(values, higher, method, resamples=resamples, seed=seed)
         boards.append(Board(task, dataset, list(matrix.index), values, higher, stability))
     return boards
+
+
+def consensus_table(boards: list[tuple[str, Board]]) -> pd.DataFrame:
+    """One ranking from several (metric, board) rankings: each algorithm's mean rank over them,
+    ranked (a consensus, as challengeR merges tasks); an algorithm absent from a board takes that
+    board's worst rank plus one, as a missing result counts worst."""
+    algorithms = sorted({a for _, board in boards for a in board.algorithms})
+    rankings, columns = [], {}
+    for metric, board in boards:
+        position = dict(zip(board.algorithms, board.stability.ranks))
+        worst = len(board.algorithms) + 1
+        ranks = np.array([position.get(a, worst) for a in algorithms], dtype=float)
+        rankings.append(ranks)
+        columns[f"{board.task}/{board.dataset}/{metric}"] = ranks.astype(int)
+    frame = pd.DataFrame({"rank": consensus(rankings), "model": [a[0] for a in algorithms], "method": [a[1] for a in algorithms],
+                          "mean rank": np.mean(rankings, axis=0), **columns})
+    return frame.sort_values(["rank", "model", "method"]).reset_index(drop=True)

@@ -4,11 +4,13 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pandas as pd
 from tabulate import tabulate
 
 from leaderboard.aggregate import failed_only, leaderboard
 from leaderboard.store import Store
 from reports.plots import blob_plots, scaling_plots
+from reports.survey import survey_tables
 from reports.tables import render_leaderboard
 
 
@@ -36,6 +38,10 @@ def _write_track(store: Store, out: Path, track: str, split: str) -> Path:
     plots = scaling_plots(store, track, out)
     if plots:
         parts += ["## Scaling fits", "\n\n".join(f"![{p.stem}]({p.name})" for p in plots)]
+    surveys = survey_tables(store, track)
+    if surveys:
+        parts += ["## Participation survey"]
+        parts += [f"{title}\n\n{tabulate(table, headers='keys', tablefmt='github', showindex=False)}" for title, table in surveys]
     blobs = blob_plots(store, track, out)
     if blobs:
         parts += ["## Ranking stability",
@@ -50,7 +56,12 @@ def _write_track(store: Store, out: Path, track: str, split: str) -> Path:
 
 def _provenance_table(store: Store, track: str) -> str:
     """How many runs came from each (device, torch, CUDA, podium version, commit)."""
-    rows = store.query(
+    return tabulate(provenance(store, track), headers="keys", tablefmt="github", showindex=False)
+
+
+def provenance(store: Store, track: str) -> pd.DataFrame:
+    """Runs of ``track`` counted per (device, hardware, torch, CUDA, podium version, commit), most first."""
+    return store.query(
         """
         SELECT device,
                env_json::JSON->>'$.device_name' AS hardware,
@@ -63,4 +74,3 @@ def _provenance_table(store: Store, track: str) -> str:
         """,
         [track],
     )
-    return tabulate(rows, headers="keys", tablefmt="github", showindex=False)

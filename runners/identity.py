@@ -1,8 +1,9 @@
 """Run identity: a hash of the canonical resolved spec of one run and its seed.
 
-Execution settings that do not change what is measured (device, timeout, the seed list and
-matrix it was expanded from) are left out, so rerunning a sweep on another device or with a
-longer timeout finds the runs it already has; the device a run used is in its record.
+Execution settings that do not change what is measured (device, timeout, resources, check
+tolerances, the seed list and matrix it was expanded from) are left out, so rerunning a sweep on
+another device, with a longer timeout or on another executor finds the runs it already has; the
+device a run used is in its record.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 from specs.hashing import stable_hash
 from specs.loader import RunSpec
 
-NOT_IDENTITY = {"matrix", "seeds", "device", "timeout_s", "extends", "published"}
+NOT_IDENTITY = {"matrix", "seeds", "device", "timeout_s", "extends", "published", "method_card", "resources", "check"}
 
 
 def resolved_spec(run: RunSpec) -> dict[str, Any]:

@@ -20,11 +20,12 @@ from typing import Any
 import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from specs.errors import Problem, SpecError
 from specs.published import load_published
-from specs.schema import Component, EvaluateMetric, Spec, matrix_paths
+from specs.ranking import RankingSpec
+from specs.schema import Component, EvaluateMetric, Resources, Spec, matrix_paths
 
 # `${name:` opens a resolver call; plain `${a.b}` node interpolation has no colon before `}`.
 RESOLVER_CALL = re.compile(r"\$\{\s*[A-Za-z_][\w.\-]*\s*:")
@@ -72,6 +73,28 @@ def load_spec(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> 
     return _validate(_resolve(cfg, file), file)
 
 
+def is_ranking_spec(path: str | Path) -> bool:
+    """Whether a spec file is a ranking spec (``kind: ranking``) rather than a run spec."""
+    return _merged(Path(path), ()).get("kind") == "ranking"
+
+
+def load_ranking(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> RankingSpec:
+    """Read and validate a ranking spec; its ``runs`` spec, when named, must validate too."""
+    file = str(path)
+    data = _resolve(OmegaConf.merge(_merged(Path(path), ()), _overrides(overrides)), file)
+    data.pop("extends", None)
+    try:
+        ranking = RankingSpec.model_validate(data)
+    except ValidationError as err:
+        raise SpecError([_problem(e, file, "", RankingSpec) for e in err.errors()]) from None
+    if ranking.runs is not None:
+        runs = published_path(file, ranking.runs)
+        if not runs.is_file():
+            raise SpecError.one(file, "runs", f"file not found: {runs}")
+        load_spec(runs)
+    return ranking
+
+
 def expand(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> list[RunSpec]:
     """All runs of a spec file: one per matrix combination and seed, in a stable order."""
     file = str(path)
@@ -96,7 +119,7 @@ def expand(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> lis
 
 
 def published_path(spec_file: str | Path, published: str) -> Path:
-    """Where a spec's ``published`` file is: relative to the spec file."""
+    """Where a file a spec names (``published``, ``runs``) is: relative to the spec file."""
     return Path(spec_file).parent / published
 
 
@@ -194,13 +217,13 @@ def _validate(data: dict[str, Any], file: str, context: str = "") -> Spec:
         raise SpecError([_problem(e, file, context) for e in err.errors()]) from None
 
 
-def _problem(error: dict[str, Any], file: str, context: str) -> Problem:
+def _problem(error: dict[str, Any], file: str, context: str, model: type[BaseModel] = Spec) -> Problem:
     loc = [part for part in error["loc"] if part not in ("metric-name", "metric-evaluate")]
     path = ""
     for part in loc:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
     if error["type"] == "extra_forbidden":
-        allowed = _allowed_keys(loc[:-1])
+        allowed = _allowed_keys(loc[:-1]) if model is Spec else list(model.model_fields)
         close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         message = f"unknown key{hint} (expected one of: {', '.join(allowed)})"
@@ -218,4 +241,6 @@ def _allowed_keys(parent: list[Any]) -> list[str]:
         return [k for k in Spec.model_fields]
     if parent[0] == "metrics":
         return list(EvaluateMetric.model_fields)
+    if parent[0] == "resources":
+        return list(Resources.model_fields)
     return list(Component.model_fields)

@@ -4,7 +4,17 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+from specs.method_card import MethodCard
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda|cuda:\d+|mps)$")
 
@@ -65,6 +75,32 @@ def matrix_paths(key: str) -> list[str]:
     return [part.strip() for part in key.split(",")]
 
 
+class Resources(Strict):
+    """What one run asks of the machine that runs it (executors schedule by it; not part of a run's identity).
+
+    ``cpus``, when set, is also the run's torch thread count under every executor, so a CPU run
+    gives the same numbers locally and on Ray (float results depend on the thread count); unset,
+    the local executor leaves torch's default and Ray asks for one CPU. ``gpus`` unset: one GPU
+    when the run's device is CUDA (``auto``: when the cluster has GPUs), else none."""
+
+    cpus: float | None = Field(default=None, gt=0)
+    gpus: float | None = Field(default=None, ge=0)
+
+
+class Tolerance(Strict):
+    """How much worse a metric may get before ``podium check`` fails: exactly one of an absolute
+    amount (``abs: 0.01``) or a fraction of the baseline mean (``rel: 0.05``)."""
+
+    abs: float | None = Field(default=None, ge=0)
+    rel: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Tolerance:
+        if (self.abs is None) == (self.rel is None):
+            raise ValueError("expected exactly one of abs or rel")
+        return self
+
+
 class Spec(Strict):
     """A benchmark spec as written (before matrix expansion)."""
 
@@ -80,6 +116,9 @@ class Spec(Strict):
     device: str = "auto"
     timeout_s: float | None = Field(default=None, gt=0)
     published: str | None = None  # published reference results for this spec's boards (path relative to the spec)
+    resources: Resources = Field(default_factory=Resources)  # CPUs and GPUs per run, for the executor
+    method_card: MethodCard | None = None  # the submission's answers to the participation survey
+    check: dict[str, Tolerance] = Field(default_factory=dict)  # metric -> tolerance of `podium check` (not identity)
 
     @field_validator("device")
     @classmethod

@@ -75,3 +75,20 @@ def test_vectorised_bootstrap_equals_ranking_each_resample(method):
 
 def test_consensus_of_rankings():
     assert consensus([np.array([1, 2, 3]), np.array([2, 1, 3]), np.array([1, 3, 2])]).tolist() == [1, 2, 3]
+
+
+def test_consensus_table_merges_boards_by_mean_rank():
+    """Three algorithms on two boards; 'c' is missing from the second and counts as its worst plus one."""
+    from leaderboard.challenge import Board, consensus_table
+
+    def board(name, algorithms, values):
+        values = np.array(values, dtype=float)
+        return Board("task", name, algorithms, values, True, bootstrap(values, True, "mean", resamples=10, seed=0))
+
+    first = board("d1", [("a", ""), ("b", ""), ("c", "")], [[0.9, 0.8], [0.5, 0.6], [0.7, 0.7]])  # ranks a1 c2 b3
+    second = board("d2", [("a", ""), ("b", "")], [[0.1, 0.2], [0.9, 0.8]])  # b1 a2, c absent -> 3
+    table = consensus_table([("accuracy", first), ("accuracy", second)])
+    assert table["model"].tolist() == ["a", "b", "c"]
+    assert table["mean rank"].tolist() == [1.5, 2.0, 2.5]
+    assert table["rank"].tolist() == [1, 2, 3]
+    assert table["task/d2/accuracy"].tolist() == [2, 1, 3]

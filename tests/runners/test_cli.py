@@ -1,5 +1,6 @@
 """The podium command end to end on the shipped digits spec, with reduced epochs."""
 import json
+import re
 import subprocess
 import sys
 
@@ -102,3 +103,47 @@ def test_rank_prints_each_method_with_its_stability(digits_results, capsys, meth
 def test_rank_without_per_case_values_exits_2(digits_results, capsys):
     assert main(["rank", "--track", "kd", "--metric", "macro_f1", "--results", str(digits_results)]) == 2
     assert "no per-case 'macro_f1' values" in capsys.readouterr().err
+
+
+def test_rank_from_the_shipped_ranking_spec_and_flags_override_it(digits_results, capsys):
+    capsys.readouterr()
+    spec = str(PROJECT / "specs/challenges/ranking_demo.yaml")
+    assert main(["rank", spec, "--bootstrap", "40", "--results", str(digits_results)]) == 0
+    out = capsys.readouterr().out
+    assert "kd / distillation / digits / accuracy: mean ranking over 360 cases, 40 bootstrap resamples" in out
+    assert "consensus" not in out  # one ranking only
+
+
+def test_rank_needs_a_spec_or_track_and_metric_and_run_refuses_a_ranking_spec(capsys):
+    assert main(["rank", "--track", "kd"]) == 2
+    assert "give a ranking spec, or --track and --metric" in capsys.readouterr().err
+    spec = str(PROJECT / "specs/challenges/ranking_demo.yaml")
+    assert main(["run", spec]) == 2
+    assert f"is a ranking spec (kind: ranking): rank stored results with `podium rank {spec}`" in capsys.readouterr().err
+
+
+def test_a_bad_ranking_spec_names_its_key(tmp_path, capsys):
+    bad = tmp_path / "r.yaml"
+    bad.write_text("kind: ranking\nname: r\ntrack: kd\nmetrics: [accuracy]\nmethod: best\nbootstrap: 0\nrunz: x.yaml\n")
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}: method: Input should be 'mean', 'median', 'rank_then_mean' or 'test'" in err
+    assert f"{bad}: bootstrap: Input should be greater than 0" in err
+    assert f"{bad}: runz: unknown key; did you mean 'runs'?" in err
+
+
+def test_survey_smoke_spec_end_to_end(tmp_path, capsys):
+    """The survey statistics on synthetic responses: stored as metrics, and the report's table in the
+    paper's layout with the published figures beside."""
+    results = tmp_path / "results"
+    assert main(["run", str(PROJECT / "specs/challenges/survey_smoke.yaml"), "--results", str(results)]) == 0
+    assert main(["leaderboard", "--track", "challenges", "--results", str(results), "--format", "csv"]) == 0
+    board = capsys.readouterr().out
+    assert "share/deep_learning" in board and "published" in board and "eisenmann-2022" in board
+    assert main(["report", "--results", str(results)]) == 0
+    report = (results / "reports" / "challenges.md").read_text(encoding="utf-8")
+    survey = report.split("## Participation survey", 1)[1]
+    assert "reported (Eisenmann et al. 2022, arXiv 2212.08568)" in survey
+    line = next(line for line in survey.splitlines() if line.startswith("| deep-learning-based solution"))
+    value, low, high, reported = re.search(r"\| ([\d.]+)% \[([\d.]+), ([\d.]+)\] .*\| (\d+)%", line).groups()
+    assert float(low) < float(value) < float(high) and reported == "94"

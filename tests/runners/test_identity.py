@@ -46,3 +46,10 @@ def test_id_is_the_same_in_another_process(tmp_path):
     other = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, capture_output=True, text=True, check=True,
                            env={"PYTHONHASHSEED": "123", "PATH": ""})
     assert other.stdout.strip() == ids(path)[0]
+
+
+def test_a_method_card_does_not_change_the_run_id(tmp_path):
+    """The card describes the submission; changing an answer must not rerun it."""
+    plain = write_spec(tmp_path, digits_spec(), "plain.yaml")
+    carded = write_spec(tmp_path, {**digits_spec(), "method_card": {"deep_learning": True, "hours_spent": 3}}, "card.yaml")
+    assert ids(plain) == ids(carded)

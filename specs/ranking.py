@@ -1,0 +1,28 @@
+"""A ranking spec (``kind: ranking``): which stored results of a track a challenge ranking is over,
+by which metrics and method, and how many bootstrap resamples measure its stability.
+
+It describes an analysis of results already in the store (``podium rank SPEC``), not runs; the
+spec that produces the results is named in ``runs`` so that ``podium validate`` checks it too.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+
+RankMethod = Literal["mean", "median", "rank_then_mean", "test"]
+
+
+class RankingSpec(BaseModel):
+    """A challenge ranking: one per (task, dataset) board and metric, and their consensus when several."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["ranking"]
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    track: str = Field(min_length=1)
+    metrics: list[str] = Field(min_length=1)  # each needs per-case values; several are merged by mean rank
+    method: RankMethod = "mean"
+    bootstrap: PositiveInt = 1000
+    seed: int = 0
+    runs: str | None = None  # the run spec whose results are ranked (relative to this file)
