@@ -6,6 +6,7 @@ missing result (NaN) takes the worst value observed for that case. numpy and sci
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -83,8 +84,17 @@ class Stability:
     bootstrap_ranks: np.ndarray  # (resamples, A)
     kendall_tau: np.ndarray  # (resamples,) between the full ranking and each bootstrap ranking
 
+    def tau_text(self) -> str:
+        """The tau summary as a reader sees it."""
+        median, low, high = self.tau_summary()
+        if math.isnan(median):
+            return "undefined (the full ranking ties every entry)"
+        return f"median {median:.3f} [{low:.3f}, {high:.3f}]"
+
     def tau_summary(self, level: float = 0.95) -> tuple[float, float, float]:
-        """Median Kendall's tau and its percentile interval."""
+        """Median Kendall's tau and its percentile interval; nan when undefined (every ranking tied throughout)."""
+        if np.all(np.isnan(self.kendall_tau)):
+            return math.nan, math.nan, math.nan
         tail = 100 * (1 - level) / 2
         low, median, high = np.nanpercentile(self.kendall_tau, [tail, 50, 100 - tail])
         return float(median), float(low), float(high)

@@ -98,8 +98,7 @@ def blob_plot(board: Board, metric: str, path: Path) -> Path:
     ax.set_yticks(range(1, n + 1))
     ax.invert_yaxis()  # rank 1 on top
     ax.set_ylabel("rank")
-    median_tau, low_tau, high_tau = board.stability.tau_summary()
-    ax.set_title(f"{board.task} / {board.dataset} / {metric}\nKendall's tau to the full ranking {median_tau:.2f} [{low_tau:.2f}, {high_tau:.2f}]", fontsize=9)
+    ax.set_title(f"{board.task} / {board.dataset} / {metric}\nKendall's tau to the full ranking: {board.stability.tau_text()}", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

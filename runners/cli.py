@@ -234,11 +234,10 @@ def _rank(args: argparse.Namespace) -> int:
                 raise UsageError(f"no per-case {metric!r} values for two or more entries of track {ranking.track!r} (tasks record them for the test split)")
             ranked += [(metric, board) for board in boards]
     for metric, board in ranked:
-        median, low, high = board.stability.tau_summary()
         print(f"{ranking.track} / {board.task} / {board.dataset} / {metric}: {ranking.method} ranking over {board.values.shape[1]} cases, "
               f"{ranking.bootstrap} bootstrap resamples")
         print(tabulate(board.table(), headers="keys", tablefmt="simple", showindex=False, floatfmt=".4g"))
-        print(f"Kendall's tau between the full ranking and the bootstrap rankings: median {median:.3f} [{low:.3f}, {high:.3f}]\n")
+        print(f"Kendall's tau between the full ranking and the bootstrap rankings: {board.stability.tau_text()}\n")
     if len(ranked) > 1:
         print(f"consensus of {len(ranked)} rankings (mean rank):")
         print(tabulate(consensus_table(ranked), headers="keys", tablefmt="simple", showindex=False, floatfmt=".4g"))

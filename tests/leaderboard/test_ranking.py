@@ -92,3 +92,11 @@ def test_consensus_table_merges_boards_by_mean_rank():
     assert table["mean rank"].tolist() == [1.5, 2.0, 2.5]
     assert table["rank"].tolist() == [1, 2, 3]
     assert table["task/d2/accuracy"].tolist() == [2, 1, 3]
+
+
+def test_kendall_tau_is_reported_undefined_when_the_full_ranking_ties_everyone():
+    values = np.array([[0.5, 0.5, 0.5], [0.5, 0.5, 0.5]])
+    stability = bootstrap(values, True, "mean", resamples=20, seed=0)
+    assert np.isnan(stability.tau_summary()).all()
+    assert stability.tau_text() == "undefined (the full ranking ties every entry)"
+    assert bootstrap(VALUES, True, "mean", resamples=20, seed=0).tau_text().startswith("median ")
