@@ -1,0 +1,226 @@
+"""The regression gate on hand-made stores: baselines, tolerances, the statistical default, verdicts."""
+import itertools
+import json
+
+import pytest
+
+from leaderboard.regression import (
+    DURATION,
+    Baseline,
+    BaselineError,
+    ToleranceError,
+    baseline_from_store,
+    check,
+    parse_tolerance,
+    read_baseline,
+    render,
+    snapshot,
+    write_baseline,
+)
+from leaderboard.store import Store
+from specs.schema import Tolerance
+from tests.leaderboard.conftest import make_record
+
+ROW = "kd / distillation / digits / small_cnn / vanilla_kd / accuracy"
+STORES = itertools.count()
+
+
+def entry(values, model="small_cnn", method="vanilla_kd", metric="accuracy", check=None, durations=None, **fields):
+    """Records of one entry, one per seed, with ``metric`` = each of ``values`` on the test split."""
+    records = []
+    for seed, value in enumerate(values):
+        record = make_record(model, method, seed, metrics={"test": {metric: value}, "val": {metric: 0.0}}, **fields)
+        update = {"spec": {**record.spec, "check": check or {}}}
+        if durations is not None:
+            update["duration_s"] = durations[seed]
+        records.append(record.model_copy(update=update))
+    return records
+
+
+def store_of(tmp_path, name, *entries):
+    store = Store(tmp_path / f"{name}-{next(STORES)}.duckdb")  # a fresh database each time
+    store.ingest((record, 1.0) for records in entries for record in records)
+    return store
+
+
+def gate(tmp_path, before, after, **options):
+    """Check the results ``after`` against a baseline saved from ``before`` (lists of entries)."""
+    with store_of(tmp_path, "before", *before) as old, store_of(tmp_path, "after", *after) as new:
+        return check(baseline_from_store(old), snapshot(new), **options)
+
+
+def verdicts(result):
+    return {" / ".join(row.key): row.verdict for row in result.rows}
+
+
+def test_identical_results_pass(tmp_path):
+    same = entry([0.90, 0.92, 0.94])
+    result = gate(tmp_path, [same], [same])
+    assert verdicts(result) == {ROW: "ok"}
+    assert result.passed
+
+
+def test_a_drop_beyond_seed_noise_regresses_and_names_the_row(tmp_path):
+    result = gate(tmp_path, [entry([0.90, 0.92, 0.94])], [entry([0.70, 0.72, 0.71])])
+    assert verdicts(result) == {ROW: "regressed"}
+    assert not result.passed
+    text = render(result)
+    assert f"regressed: {ROW}: 0.92 -> 0.71" in text
+    assert "welch" in text
+
+
+def test_a_drop_within_seed_noise_passes_under_the_statistical_default(tmp_path):
+    result = gate(tmp_path, [entry([0.90, 0.93, 0.96])], [entry([0.89, 0.92, 0.95])])
+    assert verdicts(result) == {ROW: "ok"}
+    assert result.rows[0].difference == pytest.approx(-0.01)
+
+
+def test_a_clear_gain_is_an_improvement(tmp_path):
+    result = gate(tmp_path, [entry([0.70, 0.72, 0.71])], [entry([0.90, 0.92, 0.94])])
+    assert verdicts(result) == {ROW: "improved"}
+    assert result.passed
+
+
+def test_lower_is_better_metrics_regress_upwards(tmp_path):
+    loss = ROW.replace("accuracy", "loss")
+    before = [entry([0.30, 0.31, 0.32], metric="loss")]
+    assert verdicts(gate(tmp_path, before, [entry([0.50, 0.52, 0.51], metric="loss")])) == {loss: "regressed"}
+    assert verdicts(gate(tmp_path, before, [entry([0.10, 0.12, 0.11], metric="loss")])) == {loss: "improved"}
+
+
+def test_missing_rows_fail_unless_allowed_and_new_rows_do_not(tmp_path):
+    kept = entry([0.9, 0.9, 0.9])
+    before = [kept, entry([0.8, 0.8, 0.8], model="resnet8")]
+    after = [kept, entry([0.7, 0.7, 0.7], model="mlp")]
+    result = gate(tmp_path, before, after)
+    assert verdicts(result) == {ROW: "ok", ROW.replace("small_cnn", "resnet8"): "missing", ROW.replace("small_cnn", "mlp"): "new"}
+    assert [row.verdict for row in result.failing] == ["missing"]
+    assert gate(tmp_path, before, after, allow_missing=True).passed
+
+
+def test_spec_tolerances_absolute_and_relative(tmp_path):
+    before = [entry([0.90, 0.90, 0.90])]
+    loose = gate(tmp_path, before, [entry([0.87, 0.87, 0.87], check={"accuracy": {"abs": 0.05}})])
+    assert verdicts(loose) == {ROW: "ok"} and loose.rows[0].rule == "abs 0.05 (spec)"
+    tight = gate(tmp_path, before, [entry([0.87, 0.87, 0.87], check={"accuracy": {"abs": 0.01}})])
+    assert verdicts(tight) == {ROW: "regressed"}
+    relative = gate(tmp_path, before, [entry([0.86, 0.86, 0.86], check={"accuracy": {"rel": 0.05}})])  # 0.045 allowed
+    assert verdicts(relative) == {ROW: "ok"} and relative.rows[0].rule == "rel 0.05 (spec)"
+    assert verdicts(gate(tmp_path, before, [entry([0.85, 0.85, 0.85], check={"accuracy": {"rel": 0.05}})])) == {ROW: "regressed"}
+
+
+def test_a_change_of_exactly_the_tolerance_passes(tmp_path):
+    result = gate(tmp_path, [entry([0.95])], [entry([0.94])], tolerances={"accuracy": Tolerance(abs=0.01)})
+    assert verdicts(result) == {ROW: "ok"}
+
+
+def test_command_line_tolerance_overrides_the_spec(tmp_path):
+    after = [entry([0.87, 0.87, 0.87], check={"accuracy": {"abs": 0.01}})]
+    result = gate(tmp_path, [entry([0.90, 0.90, 0.90])], after, tolerances={"accuracy": Tolerance(abs=0.1)})
+    assert verdicts(result) == {ROW: "ok"} and result.rows[0].rule == "abs 0.1 (--tolerance)"
+
+
+def test_one_seed_falls_back_to_the_stated_relative_default(tmp_path):
+    assert verdicts(gate(tmp_path, [entry([0.90])], [entry([0.89])])) == {ROW: "ok"}
+    result = gate(tmp_path, [entry([0.90])], [entry([0.85])])
+    assert verdicts(result) == {ROW: "regressed"} and result.rows[0].rule == "rel 0.02 (default: < 2 seeds)"
+
+
+def test_values_without_seed_variance_regress_on_any_real_drop(tmp_path):
+    assert verdicts(gate(tmp_path, [entry([1.0, 1.0, 1.0])], [entry([1.0, 1.0, 1.0])])) == {ROW: "ok"}
+    result = gate(tmp_path, [entry([1.0, 1.0, 1.0])], [entry([0.99, 0.99, 0.99])])
+    assert verdicts(result) == {ROW: "regressed"} and "no seed variance" in result.rows[0].rule
+    assert verdicts(gate(tmp_path, [entry([1.0, 1.0, 1.0])], [entry([1.0, 1.0, 0.99])])) == {ROW: "ok"}  # one seed: noise
+
+
+def test_p_values_are_adjusted_over_all_tested_rows(tmp_path):
+    """A modest drop that one test calls significant is not, among twenty rows where nothing changed."""
+    before, after = [0.90, 0.91, 0.92], [0.875, 0.885, 0.895]
+    assert verdicts(gate(tmp_path, [entry(before)], [entry(after)])) == {ROW: "regressed"}
+    steady = [entry([0.5, 0.6, 0.7], model=f"m{i}") for i in range(19)]
+    result = gate(tmp_path, [entry(before), *steady], [entry(after), *steady])
+    assert result.passed and result.count("ok") == 20
+
+
+def test_timings_are_checked_only_when_asked(tmp_path):
+    before = [entry([0.9, 0.9], durations=[10.0, 12.0])]
+    after = [entry([0.9, 0.9], durations=[20.0, 22.0])]
+    assert DURATION not in {row.key[-1] for row in gate(tmp_path, before, after).rows}
+    result = gate(tmp_path, before, after, timings=True)
+    slow = next(row for row in result.rows if row.key[-1] == DURATION)
+    assert slow.verdict == "regressed" and slow.rule == "rel 0.5 (default: timings)" and not slow.higher_is_better
+    assert gate(tmp_path, before, after, timings=True, tolerances={DURATION: Tolerance(rel=1.5)}).passed
+
+
+def test_the_latest_run_of_a_row_and_seed_is_the_current_one(tmp_path):
+    old = entry([0.9, 0.9])
+    new = [r.model_copy(update={"run_id": r.run_id + "-b", "started_at": "2024-06-01T00:00:00+00:00",
+                                "metrics": {"test": {"accuracy": 0.5}}}) for r in old]
+    with store_of(tmp_path, "both", old, new) as store:
+        current = snapshot(store)
+    assert current.rows[tuple(ROW.split(" / "))].values == {0: 0.5, 1: 0.5}
+    assert current.superseded == 2
+
+
+def test_a_baseline_file_round_trips_with_per_seed_values_and_provenance(tmp_path):
+    with store_of(tmp_path, "s", entry([0.9, 0.8, 0.7])) as store:
+        baseline = baseline_from_store(store, track="kd")
+    path = write_baseline(baseline, tmp_path / "sub" / "baseline.json")
+    text = path.read_text()
+    data = json.loads(text)
+    assert read_baseline(path) == baseline
+    assert data["podium_baseline"] == 1 and data["track"] == "kd" and data["split"] == "test" and data["created_at"]
+    assert data["provenance"] == {"device": ["cpu"], "git_commit": ["abc123"], "torch": ["2.13.0"]}
+    accuracy = next(row for row in data["rows"] if row["metric"] == "accuracy")
+    assert accuracy["values"] == {"0": 0.9, "1": 0.8, "2": 0.7}
+    assert '\n    "1": 0.8,\n' in text  # one value per line: a changed number is a one-line diff
+    assert {row["metric"] for row in data["rows"]} == {"accuracy", DURATION}
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{not json", "not valid JSON"),
+    ('{"rows": []}', "not a Podium baseline: created_at: Field required"),
+    ('{"podium_baseline": 2, "created_at": "x", "split": "test", "rows": []}', "podium_baseline"),
+    ('{"podium_baseline": 1, "created_at": "x", "split": "test", "rows": [{"track": "kd"}]}', "rows.0.task"),
+    ('{"podium_baseline": 1, "created_at": "x", "split": "test", "rows": [], "extra": 1}', "extra: Extra inputs"),
+])
+def test_malformed_baseline_files_name_the_file_and_the_key(tmp_path, content, message):
+    path = tmp_path / "baseline.json"
+    path.write_text(content)
+    with pytest.raises(BaselineError, match=str(path)) as err:
+        read_baseline(path)
+    assert message in str(err.value)
+
+
+def test_duplicate_rows_and_missing_files_are_refused(tmp_path):
+    row = {"track": "kd", "task": "t", "dataset": "d", "model": "m", "method": "", "metric": "accuracy",
+           "higher_is_better": True, "values": {"0": 1.0}}
+    path = tmp_path / "baseline.json"
+    path.write_text(json.dumps({"podium_baseline": 1, "created_at": "x", "split": "test", "rows": [row, row]}))
+    with pytest.raises(BaselineError, match="duplicate row kd / t / d / m /  / accuracy"):
+        read_baseline(path)
+    with pytest.raises(BaselineError, match="nowhere.json: no such baseline file"):
+        read_baseline(tmp_path / "nowhere.json")
+
+
+def test_tolerance_syntax():
+    assert parse_tolerance("accuracy=abs:0.01") == ("accuracy", Tolerance(abs=0.01))
+    assert parse_tolerance("seg_iou/vessel=rel:0.5") == ("seg_iou/vessel", Tolerance(rel=0.5))
+    for bad in ("accuracy", "accuracy=0.01", "accuracy=abs:x", "=abs:1", "accuracy=abs:-1", "accuracy=pct:1"):
+        with pytest.raises(ToleranceError, match="expected METRIC=abs:AMOUNT"):
+            parse_tolerance(bad)
+
+
+def test_markdown_for_a_pull_request_comment(tmp_path):
+    result = gate(tmp_path, [entry([0.90, 0.92, 0.94])], [entry([0.70, 0.72, 0.71])])
+    text = render(result, "md")
+    assert text.startswith("### Podium regression check: FAILED")
+    assert f"- **regressed: {ROW}" in text
+    assert "| track " in text and "| regressed " in text
+
+
+def test_an_empty_baseline_is_valid_and_everything_is_new(tmp_path):
+    baseline = Baseline(created_at="x", split="test", rows=[])
+    with store_of(tmp_path, "s", entry([0.9])) as store:
+        result = check(baseline, snapshot(store))
+    assert verdicts(result) == {ROW: "new"} and result.passed
