@@ -53,24 +53,22 @@ class DataCache:
 def execute(run: RunSpec, results: ResultsDir, device_override: str | None = None, progress: Progress | None = None, data_cache: DataCache | None = None) -> tuple[RunRecord, list[RunRecord]]:
     """Run one (spec, seed); return its record and the records of side runs (teachers), all written."""
     load_all()
-    identity = run_id(run)
     spec = run.spec
     started_at = datetime.now(timezone.utc).isoformat()
     start = time.monotonic()
     device_label = device_override or spec.device
-    base = dict(
-        run_id=identity, spec_name=spec.name, track=spec.track, task=spec.task.name, dataset=dataset_label(spec),
-        model=entry_label(MODELS, spec.model), method=spec.method, seed=run.seed, started_at=started_at, spec=resolved_spec(run),
-    )
+    base = _record_fields(run, started_at)
     extras: list[RunRecord] = []
     try:
-        seed_everything(run.seed)
-        device = resolve_device(device_label)
-        device_label = str(device)
-        metric_objects = [build_metric(ref) for ref in spec.metrics]
-        directions = {m.name: m.higher_is_better for m in metric_objects}
-        data_cache = data_cache or DataCache(results.cache / "data", results.root)
-        result = _run_task(run, results, device, metric_objects, progress or NoProgress(), data_cache, start)
+        with torch_threads(spec.resources.cpus):
+            seed_everything(run.seed)
+            device = resolve_device(device_label)
+            device_label = str(device)
+            metric_objects = [build_metric(ref) for ref in spec.metrics]
+            directions = {m.name: m.higher_is_better for m in metric_objects}
+            data_cache = data_cache or DataCache(results.cache / "data", results.root)
+            result = _run_task(run, results, device, metric_objects, progress or NoProgress(), data_cache, start)
+            provenance_facts = _provenance(device)
         metrics, dropped = _finite(result.metrics)
         directions.update(result.higher_is_better)
         for name in {n for values in metrics.values() for n in values}:  # per-class entries ("seg_iou/cell")
@@ -78,17 +76,15 @@ def execute(run: RunSpec, results: ResultsDir, device_override: str | None = Non
         info = {**result.info, **({"non_finite_metrics": dropped} if dropped else {})}
         record = RunRecord(
             **base, status="ok", duration_s=time.monotonic() - start, device=device_label, metrics=metrics,
-            higher_is_better=directions, provenance=_provenance(device), info=info, cases=result.cases,
+            higher_is_better=directions, provenance=provenance_facts, info=info, cases=result.cases,
         )
-        extras = [_extra_record(run, extra, device, directions) for extra in result.extra_runs]
+        extras = [_extra_record(run, extra, device, directions, provenance_facts) for extra in result.extra_runs]
         for made in (record, *extras):
             made.model_dump_json()  # a task's info that cannot be stored fails the run, not the sweep
     except Exception as err:  # a failed run is data, not a crash: store it and go on
-        results.run_dir(identity).mkdir(parents=True, exist_ok=True)
-        (results.run_dir(identity) / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
-        record = RunRecord(
-            **base, status="failed", error=f"{type(err).__name__}: {err}".strip(), duration_s=time.monotonic() - start,
-            device=device_label, provenance=_provenance(None),
+        record = failed_record(
+            run, f"{type(err).__name__}: {err}".strip(), results, details=traceback.format_exc(), started_at=started_at,
+            duration_s=time.monotonic() - start, device=device_label,
         )
     results.write(record)
     written = []
@@ -98,6 +94,40 @@ def execute(run: RunSpec, results: ResultsDir, device_override: str | None = Non
             results.write(extra)
             written.append(extra)
     return record, written
+
+
+def failed_record(run: RunSpec, error: str, results: ResultsDir, *, details: str, started_at: str, duration_s: float, device: str) -> RunRecord:
+    """The ``failed`` record of a run, its ``details`` (a traceback) written beside it in ``error.txt``;
+    the caller writes the record. Executors use it for runs that could not report their own failure."""
+    load_all()
+    folder = results.run_dir(run_id(run))
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "error.txt").write_text(details, encoding="utf-8")
+    return RunRecord(**_record_fields(run, started_at), status="failed", error=error, duration_s=duration_s, device=device, provenance=_provenance(None))
+
+
+@contextlib.contextmanager
+def torch_threads(cpus: float | None) -> Iterator[None]:
+    """Run with one torch thread per CPU the run asks for, then restore: float results on the CPU
+    depend on the thread count, so this makes them the same under every executor. None: leave it."""
+    if cpus is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(max(1, int(cpus)))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _record_fields(run: RunSpec, started_at: str) -> dict[str, Any]:
+    """What every record of a run has, whatever its outcome."""
+    spec = run.spec
+    return dict(
+        run_id=run_id(run), spec_name=spec.name, track=spec.track, task=spec.task.name, dataset=dataset_label(spec),
+        model=entry_label(MODELS, spec.model), method=spec.method, seed=run.seed, started_at=started_at, spec=resolved_spec(run),
+    )
 
 
 def dataset_label(spec: Spec) -> str:
@@ -174,10 +204,11 @@ def _provenance(device: torch.device | None) -> dict[str, Any]:
     facts = dict(provenance())
     if device is not None:
         facts["device_name"] = device_name(device)
+        facts["torch_threads"] = torch.get_num_threads()  # CPU results depend on it
     return facts
 
 
-def _extra_record(run: RunSpec, extra: ExtraRun, device: torch.device, directions: dict[str, bool]) -> RunRecord:
+def _extra_record(run: RunSpec, extra: ExtraRun, device: torch.device, directions: dict[str, bool], facts: dict[str, Any]) -> RunRecord:
     """The record of a side run (a teacher): the run's spec with its model and task settings."""
     spec = resolved_spec(run)
     spec["model"] = extra.model.model_dump(mode="json")
@@ -187,5 +218,5 @@ def _extra_record(run: RunSpec, extra: ExtraRun, device: torch.device, direction
         dataset=dataset_label(run.spec), model=entry_label(MODELS, extra.model), method=extra.method, seed=run.seed,
         status="ok", started_at=datetime.now(timezone.utc).isoformat(), duration_s=extra.duration_s,
         device=str(device), spec=spec, metrics=_finite(extra.metrics)[0], higher_is_better=directions,
-        provenance=_provenance(device), info=extra.info,
+        provenance=facts, info=extra.info,
     )

@@ -1,6 +1,8 @@
 """Progress: one line per run (name, seed, status, time), and a live bar inside a run (rich).
 
 The live bar appears only on a terminal; in CI logs and pipes only the per-run lines are printed.
+A parallel executor also reports how many runs are pending, running, done and failed: a live
+line on a terminal, a plain line whenever the counts change otherwise.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import TextIO
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.status import Status
 
 from registry.context import NoProgress
 from registry.context import Progress as ProgressHook
@@ -52,6 +55,8 @@ class SweepReporter:
         stream = stream or sys.stdout
         self.console = Console(file=stream, highlight=False, soft_wrap=True)
         self.live = stream.isatty() if live is None else live
+        self._counts: Status | None = None
+        self._last_counts = ""
 
     def bar(self) -> ProgressHook:
         return LiveBar(self.console) if self.live else NoProgress()
@@ -65,3 +70,24 @@ class SweepReporter:
 
     def message(self, text: str) -> None:
         self.console.print(text, markup=False)
+
+    def counts(self, pending: int, running: int, done: int, failed: int) -> None:
+        """Where a parallel sweep stands (done: finished ok)."""
+        text = f"runs: {pending} pending, {running} running, {done} done, {failed} failed"
+        if text == self._last_counts:
+            return
+        self._last_counts = text
+        if not self.live:
+            self.console.print(f"      {text}", markup=False)
+        elif self._counts is None:
+            self._counts = self.console.status(text)
+            self._counts.start()
+        else:
+            self._counts.update(text)
+
+    def stop_counts(self) -> None:
+        """End the live counts line (a sweep finished or was interrupted)."""
+        if self._counts is not None:
+            self._counts.stop()
+            self._counts = None
+        self._last_counts = ""

@@ -2,17 +2,25 @@
 
 The teacher is trained once per (dataset, teacher, teacher settings, seed) and cached under the
 results' cache folder, keyed by its own hash, so every method of a sweep distils from the same
-teacher; its own metrics become a record of their own (method ``teacher``).
+teacher; its own metrics become a record of their own (method ``teacher``). Runs executing at
+the same time (Ray workers) that need one teacher train it once: the first holds a file lock in
+its cache folder while it trains, the others wait for it and load the result.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Callable, Iterator, Literal
+
+try:
+    import fcntl
+except ImportError:  # Windows: no lock, so one process at a time per results folder there
+    fcntl = None
 
 import torch
 from pydantic import PositiveFloat, PositiveInt
@@ -81,25 +89,38 @@ def _load_or_train_teacher(ctx: RunContext, teacher: Component, config: TrainCon
     model = ctx.build_model(teacher).to(ctx.device)
     data = model_inputs(ctx, model)
     summary_path = folder / "summary.json"
-    if summary_path.is_file():
-        model.load_state_dict(torch.load(folder / "model.pt", map_location=ctx.device, weights_only=True))
-        summary = json.loads(summary_path.read_text())
-    else:
-        started = time.monotonic()
-        history = fit(model, data, ctx, supervised_loss(data), config, f"teacher {teacher.name}", select=selection(data, ctx, config.eval_batch_size))
-        summary = {
-            "metrics": evaluate(model, data, ctx, config.eval_batch_size),
-            "duration_s": time.monotonic() - started,
-            "best_epoch": history.best_epoch,
-            "train_images_per_s": history.images_per_s,
-        }
-        _write_atomic(folder, model, summary)
+    with contextlib.ExitStack() as held:
+        if not summary_path.is_file():
+            held.enter_context(_exclusive(folder))  # another process may be training it: wait, then look again
+        if summary_path.is_file():
+            model.load_state_dict(torch.load(folder / "model.pt", map_location=ctx.device, weights_only=True))
+            summary = json.loads(summary_path.read_text())
+        else:
+            started = time.monotonic()
+            history = fit(model, data, ctx, supervised_loss(data), config, f"teacher {teacher.name}", select=selection(data, ctx, config.eval_batch_size))
+            summary = {
+                "metrics": evaluate(model, data, ctx, config.eval_batch_size),
+                "duration_s": time.monotonic() - started,
+                "best_epoch": history.best_epoch,
+                "train_images_per_s": history.images_per_s,
+            }
+            _write_atomic(folder, model, summary)
     params = {"method": "teacher", **config.__dict__}
     extra = ExtraRun(key, teacher, "teacher", params, summary["metrics"], summary["duration_s"], {"best_epoch": summary["best_epoch"], "train_images_per_s": summary.get("train_images_per_s"), "cache": str(folder)})
     model.eval()
     for parameter in model.parameters():
         parameter.requires_grad_(False)
     return model, extra
+
+
+@contextlib.contextmanager
+def _exclusive(folder: Path) -> Iterator[None]:
+    """An exclusive lock on a cache folder across processes (flock; on NFS Linux emulates it with fcntl locks)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "a") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+        yield
 
 
 def _write_atomic(folder: Path, model: nn.Module, summary: dict) -> None:

@@ -37,6 +37,7 @@ from specs.loader import expand  # noqa: E402
 def spec_file(folder: Path, epochs: int) -> Path:
     spec = yaml.safe_load((ROOT / "specs/kd/digits.yaml").read_text())
     spec.update(matrix={}, seeds=[0], device="cpu")
+    spec.pop("resources", None)  # torch's default thread count on both sides
     spec["task"]["params"].update(method="continuation_kd", epochs=epochs)
     path = folder / "overhead.yaml"
     path.write_text(yaml.safe_dump(spec))
