@@ -163,7 +163,7 @@ def _run(args: argparse.Namespace) -> int:
         if not DEVICE_PATTERN.match(args.device):
             raise UsageError(f"--device {args.device!r}: expected auto, cpu, cuda, cuda:N or mps")
     from runners.executors import ExecutorError, create
-    from runners.local import run_sweep
+    from runners.sweep import run_sweep
     from runners.records import ResultsDir
 
     results = ResultsDir(args.results or default_results())

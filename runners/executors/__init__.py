@@ -1,6 +1,6 @@
 """Executors: where the pending runs of a sweep execute (``podium run --executor NAME``).
 
-The sweep driver (``runners.local.run_sweep``) decides which runs are pending (run identity,
+The sweep driver (``runners.sweep.run_sweep``) decides which runs are pending (run identity,
 cached records, ``--force``), prints their progress lines and is the only writer of the DuckDB
 store. An executor only executes: it takes the pending runs and yields each one as it finishes,
 with its records already written under the results folder.

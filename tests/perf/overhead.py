@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from registry import DATASETS, MODELS, load_all  # noqa: E402
 from registry.tasks.distillation import continuation_kd_loss, continuation_phi, continuation_psi  # noqa: E402
-from runners.local import run_sweep  # noqa: E402
+from runners.sweep import run_sweep  # noqa: E402
 from runners.progress import SweepReporter  # noqa: E402
 from runners.records import ResultsDir  # noqa: E402
 from runners.seeding import seed_everything  # noqa: E402

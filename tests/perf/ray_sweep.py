@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 import ray
 
 from runners.executors.ray import RayExecutor
-from runners.local import SweepOutcome, run_sweep
+from runners.sweep import SweepOutcome, run_sweep
 from runners.progress import SweepReporter
 from runners.records import ResultsDir
 from specs.loader import expand

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from runners.local import run_sweep
+from runners.sweep import run_sweep
 from runners.progress import SweepReporter
 from runners.records import ResultsDir
 from specs.loader import expand

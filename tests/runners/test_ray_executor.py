@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from runners.executors.ray import RayExecutor
-from runners.local import run_sweep
+from runners.sweep import run_sweep
 from runners.progress import SweepReporter
 from runners.records import ResultsDir
 from specs.loader import expand

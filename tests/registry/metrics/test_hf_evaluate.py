@@ -142,7 +142,7 @@ def test_local_module_in_a_spec_checks_clean_and_builds(tmp_path, local_module):
 
 
 def test_a_run_stores_the_evaluate_metric_beside_the_built_in_one(tmp_path, local_module):
-    from runners.local import run_sweep
+    from runners.sweep import run_sweep
     from runners.progress import SweepReporter
     from runners.records import ResultsDir
 
