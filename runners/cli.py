@@ -1,8 +1,8 @@
-"""The ``podium`` command: validate, list, run, leaderboard, report, baseline, check.
+"""The ``podium`` command: validate, list, run, leaderboard, rank, report, baseline, check.
 
 Exit codes (DESIGN.md, "Errors"): 0 all done; 1 some run failed (the others ran and were
 stored), or ``check`` found a regression; 2 the spec or the command line is wrong and nothing
-ran. ``leaderboard``, ``report``, ``baseline`` and ``check`` never import torch, so they start fast.
+ran. ``leaderboard``, ``rank``, ``report``, ``baseline`` and ``check`` never import torch, so they start fast.
 """
 from __future__ import annotations
 

@@ -147,3 +147,14 @@ def test_survey_smoke_spec_end_to_end(tmp_path, capsys):
     line = next(line for line in survey.splitlines() if line.startswith("| deep-learning-based solution"))
     value, low, high, reported = re.search(r"\| ([\d.]+)% \[([\d.]+), ([\d.]+)\] .*\| (\d+)%", line).groups()
     assert float(low) < float(value) < float(high) and reported == "94"
+
+
+def test_rank_never_imports_torch(digits_results):
+    """Ranking reads stored results only: it must start fast."""
+    script = (
+        "import sys; from runners.cli import main; "
+        f"code = main(['rank', {str(PROJECT / 'specs/challenges/ranking_demo.yaml')!r}, '--bootstrap', '20', '--results', {str(digits_results)!r}]); "
+        "loaded = [m for m in sys.modules if m == 'torch' or m.startswith('torch.')]; assert code == 0 and not loaded, (code, loaded[:3])"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=PROJECT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
