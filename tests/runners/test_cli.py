@@ -158,3 +158,26 @@ def test_rank_never_imports_torch(digits_results):
     )
     result = subprocess.run([sys.executable, "-c", script], cwd=PROJECT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_survey_over_the_method_cards_of_a_challenges_submissions(tmp_path, capsys):
+    """Three submissions to a challenge, two with a method card: the survey counts two responses of
+    three participants, and the shares of what the cards say."""
+    from tests.runners.conftest import digits_spec, write_spec
+
+    results = tmp_path / "results"
+    cards = {"team-a": {"deep_learning": True, "hours_spent": 10, "incentives": ["knowledge_exchange"]},
+             "team-b": {"deep_learning": False, "hours_spent": 30, "incentives": ["prize_money", "knowledge_exchange"]}, "team-c": None}
+    for team, card in cards.items():
+        spec = {**digits_spec(), "name": team, "track": "challenge-x", **({"method_card": card} if card else {})}
+        assert main(["run", str(write_spec(tmp_path, spec, f"{team}.yaml")), "--results", str(results)]) == 0
+    survey = ["run", str(PROJECT / "specs/challenges/survey.yaml"), "--set", "dataset.params.path=null", "--set", "dataset.params.track=challenge-x",
+              "--results", str(results)]
+    assert main(survey) == 0
+    [record] = [json.loads(p.read_text()) for p in (results / "runs").glob("*/record.json") if json.loads(p.read_text())["task"] == "survey_stats"]
+    test = record["metrics"]["test"]
+    assert record["dataset"] == "survey-challenge-x"
+    assert test["response_rate/challenge-x"] == pytest.approx(2 / 3)
+    assert test["share/deep_learning"] == pytest.approx(1 / 2)
+    assert test["share/incentives/knowledge_exchange"] == 1.0 and test["share/incentives/prize_money"] == pytest.approx(1 / 2)
+    assert test["median/hours_spent"] == pytest.approx(20.0)
