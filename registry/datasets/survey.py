@@ -1,8 +1,9 @@
 """Participation-survey responses (Eisenmann et al. 2022, arXiv 2212.08568), for the ``survey_stats`` task.
 
-``survey_responses`` reads them from a table (CSV or parquet, one row per response) or collects the
-``method_card`` of every submission of a track in this results folder. ``survey-synthetic`` draws a
-table of responses for tests and demos, with the answer shares the paper reports.
+``survey_responses`` reads them from a table (CSV or parquet, one row per response);
+``method_cards`` collects the ``method_card`` of every submission of a track in this results folder;
+``survey-synthetic`` draws a table of responses for tests and demos, with the answer shares the
+paper reports.
 
 The table's columns: ``challenge`` (which challenge the response is for), ``participants`` (how
 many took part in that challenge, the same on each of its rows; optional, for response rates) and
@@ -122,24 +123,20 @@ def responses_from_runs(root: Path, track: str) -> SurveyResponses:
     return SurveyResponses(f"survey-{track}", cards, participants)
 
 
-def _label(params: dict[str, Any]) -> str:
-    if params.get("track"):
-        return f"survey-{params['track']}"
-    return f"survey-{Path(str(params.get('path', 'responses'))).stem}"
-
-
-@DATASETS.register("survey_responses", label=_label)
-def survey_responses(results_dir: Path | None = None, *, path: str | None = None, track: str | None = None, results: str | None = None) -> SurveyResponses:
-    """Survey responses from a CSV/parquet table (``path``) or from the method cards of a track's runs (``track``)."""
-    if (path is None) == (track is None):
-        raise ValueError("give exactly one of path (a responses table) or track (method cards of its runs)")
-    if track is not None:
-        root = Path(results) if results is not None else results_dir
-        if root is None:
-            raise ValueError("no results folder to read the method cards from (give dataset.params.results)")
-        return responses_from_runs(root, track)
+@DATASETS.register("survey_responses", label=lambda p: f"survey-{Path(str(p.get('path', 'responses'))).stem}")
+def survey_responses(*, path: str) -> SurveyResponses:
+    """Survey responses from a CSV or parquet table, one row per response."""
     file = Path(path)
-    return responses_from_frame(read_table(file), _label({"path": path}), str(file))
+    return responses_from_frame(read_table(file), f"survey-{file.stem}", str(file))
+
+
+@DATASETS.register("method_cards", label=lambda p: f"survey-{p.get('track')}")
+def method_cards(results_dir: Path | None = None, *, track: str, results: str | None = None) -> SurveyResponses:
+    """The method cards of a track's submissions in this results folder, as survey responses."""
+    root = Path(results) if results is not None else results_dir
+    if root is None:
+        raise ValueError("no results folder to read the method cards from (give dataset.params.results)")
+    return responses_from_runs(root, track)
 
 
 # Answer shares reported by Eisenmann et al. 2022 (../shared/papers/survey_and_ranking.md): the

@@ -94,7 +94,7 @@ def survey_stats(ctx: RunContext) -> TaskResult:
     assert ctx.build_model is not None
     data: SurveyResponses = ctx.data
     if not isinstance(data, SurveyResponses):
-        raise TypeError(f"survey_stats needs survey responses (survey_responses, survey-synthetic); dataset {ctx.dataset.name!r} is not")
+        raise TypeError(f"survey_stats needs survey responses (survey_responses, method_cards, survey-synthetic); dataset {ctx.dataset.name!r} is not")
     estimator = ctx.build_model(ctx.model)
     if not isinstance(estimator, SurveyEstimator):
         raise TypeError(f"survey_stats needs an estimator model (survey_estimator); {ctx.model.name!r} is not one")

@@ -171,8 +171,7 @@ def test_survey_over_the_method_cards_of_a_challenges_submissions(tmp_path, caps
     for team, card in cards.items():
         spec = {**digits_spec(), "name": team, "track": "challenge-x", **({"method_card": card} if card else {})}
         assert main(["run", str(write_spec(tmp_path, spec, f"{team}.yaml")), "--results", str(results)]) == 0
-    survey = ["run", str(PROJECT / "specs/challenges/survey.yaml"), "--set", "dataset.params.path=null", "--set", "dataset.params.track=challenge-x",
-              "--results", str(results)]
+    survey = ["run", str(PROJECT / "specs/challenges/survey_cards.yaml"), "--set", "dataset.params.track=challenge-x", "--results", str(results)]
     assert main(survey) == 0
     [record] = [json.loads(p.read_text()) for p in (results / "runs").glob("*/record.json") if json.loads(p.read_text())["task"] == "survey_stats"]
     test = record["metrics"]["test"]

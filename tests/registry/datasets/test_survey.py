@@ -1,4 +1,5 @@
-"""Survey responses: from CSV and parquet tables, from the method cards of a track's runs, and synthetic."""
+"""Survey responses: from CSV and parquet tables (survey_responses), from the method cards of a track's
+runs (method_cards), and synthetic."""
 from __future__ import annotations
 
 import pandas as pd
@@ -63,11 +64,12 @@ def test_a_bad_table_names_the_file_row_and_field(tmp_path, content, message):
         build(path=str(tmp_path / "r.csv"))
 
 
-def test_a_missing_file_or_both_sources_are_refused(tmp_path):
-    with pytest.raises(RuntimeError, match="not found"):
+def test_a_missing_file_or_another_format_is_refused(tmp_path):
+    with pytest.raises(RuntimeError, match="nope.csv not found"):
         build(path=str(tmp_path / "nope.csv"))
-    with pytest.raises(ValueError, match="exactly one of path"):
-        build(path="x.csv", track="kd")
+    (tmp_path / "r.xlsx").write_text("")
+    with pytest.raises(RuntimeError, match="expected .csv or .parquet"):
+        build(path=str(tmp_path / "r.xlsx"))
 
 
 def _record(run_id: str, spec_name: str, model: str, method: str | None, card: dict | None, seed: int = 0) -> RunRecord:
@@ -89,7 +91,7 @@ def test_method_cards_of_a_tracks_submissions(tmp_path):
     for record in records:
         (tmp_path / "runs" / record.run_id).mkdir(parents=True)
         (tmp_path / "runs" / record.run_id / "record.json").write_text(record.model_dump_json())
-    data = build(track="kd", results_dir=tmp_path)
+    data = build(name="method_cards", track="kd", results_dir=tmp_path)
     assert data.cards == [MethodCard(challenge="kd", deep_learning=True, hours_spent=10), MethodCard(challenge="other", deep_learning=False)]
     assert data.participants == {"kd": 2, "other": 1}
     assert data.name == "survey-kd"
@@ -103,3 +105,8 @@ def test_synthetic_responses_follow_the_reported_shares():
     assert set(data.participants) == {c.challenge for c in data.cards}
     assert all(sum(c.challenge == ch for c in data.cards) <= n for ch, n in data.participants.items())
     assert pd.Series([c.hours_spent for c in data.cards if c.hours_spent is not None]).median() == pytest.approx(80, rel=0.15)
+
+
+def test_a_track_without_cards_or_runs_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="no runs of track 'kd'"):
+        build(name="method_cards", track="kd", results_dir=tmp_path)
