@@ -33,6 +33,7 @@ from leaderboard.store import Store
 from reports import plots
 from reports.markdown import provenance
 from reports.site_plots import interval_chart
+from reports.survey import survey_tables
 
 TEMPLATES = Path(__file__).with_name("templates")
 CHART_TOP = 20  # entries drawn in a board's chart
@@ -164,6 +165,7 @@ def _write_track(store: Store, site: _Site, track: str) -> dict[str, Any]:
         "name": track, "href": f"tracks/{slug}.html", "ok": counts.get("ok", 0), "failed": counts.get("failed", 0),
         "boards": boards, "figures": figures, "failures": _failures_table(failures, runs_pages),
         "provenance": _frame_table(provenance(store, track), "provenance", numeric={"runs"}),
+        "surveys": [(title, _frame_table(frame, f"survey-{i}", numeric={"answered"})) for i, (title, frame) in enumerate(survey_tables(store, track))],
     }
     site.render("track.html", f"tracks/{slug}.html", track=summary)
     return summary

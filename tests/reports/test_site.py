@@ -179,3 +179,15 @@ def test_cli_report_html_writes_the_site(records, tmp_path, capsys):
 def test_site_modules_never_import_torch():
     code = "import sys, reports.site, reports.site_plots; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], cwd=PROJECT, check=True)
+
+
+def test_survey_statistics_get_their_table_on_the_track_page(tmp_path):
+    from tests.reports.test_survey import survey_store
+
+    with survey_store(tmp_path / "podium.duckdb") as store:
+        write_site(store, tmp_path / "site")
+    page = (tmp_path / "site" / "tracks").glob("*.html").__next__().read_text(encoding="utf-8")
+    section = page.split('id="participation-survey"', 1)[1].split("</section>", 1)[0]
+    assert "41 responses from 5 challenges" in section
+    assert re.search(r"deep-learning-based solution</td>\s*<td[^>]*>90.0% \[80.0, 95.0\]</td>", section)
+    assert "94%" in section and 'href="#participation-survey"' in page
