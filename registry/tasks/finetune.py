@@ -17,7 +17,7 @@ from registry.context import RunContext, TaskResult
 from registry.core import TASKS
 from registry.models.adapters import apply_adapters, merge_adapters
 from registry.tasks.inputs import model_inputs, selection, supervised_loss
-from registry.tasks.training import Optimizer, Schedule, TrainConfig, evaluate, fit, predict
+from registry.tasks.training import Optimizer, Schedule, TrainConfig, evaluate, fit, predict, test_cases
 
 Method = Literal["full", "head", "lora", "krona", "krona_b", "krona_b_res"]
 DEFAULT_TARGETS = {"lora": ["query", "value"], "krona": ["query", "value"], "krona_b": ["ffn"], "krona_b_res": ["ffn"]}
@@ -87,4 +87,5 @@ def finetune(
     for values in metrics.values():
         values["trainable_pct"] = fraction
     info.update(trainable_params=trainable, base_params=total, best_epoch=history.best_epoch, history=history.history)
-    return TaskResult(metrics, info, higher_is_better={"trainable_pct": False})
+    cases = test_cases(model, data, ctx, config.eval_batch_size)  # per test sentence, for challenge rankings
+    return TaskResult(metrics, info, higher_is_better={"trainable_pct": False}, cases=cases)

@@ -34,6 +34,7 @@ def test_each_method_reports_its_trainable_share(sst2, tmp_path, method, most):
     share = result.metrics["test"]["trainable_pct"]
     assert 0 < share <= most
     assert result.higher_is_better == {"trainable_pct": False}
+    assert sum(result.cases["accuracy"]) / len(result.cases["accuracy"]) == pytest.approx(result.metrics["test"]["accuracy"])  # per sentence
     if method in ("lora", "krona", "krona_b_res"):
         assert result.info["adapted"] and result.info["merge_max_abs_diff"] < 1e-4  # merged == unmerged
 
@@ -52,3 +53,4 @@ def test_regression_task_uses_a_score_and_correlations(tmp_path):
     stsb = DATASETS.get("glue-synthetic").build(params={"task": "stsb", "size": 48})
     result = run(stsb, tmp_path, "head", metrics=("pearson", "spearman"), lr=1e-2)
     assert set(result.metrics["test"]) == {"pearson", "spearman", "trainable_pct"}
+    assert result.cases == {}  # correlations have no per-sentence value
