@@ -14,7 +14,7 @@ from typing import Callable, Iterable
 import duckdb
 
 from specs.published import PublishedTable
-from specs.record import RunRecord
+from specs.record import RunRecord, record_files
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -124,7 +124,7 @@ class Store:
         reported there instead and skipped, so one bad file does not hide the other results."""
         known = dict(self.con.execute("SELECT run_id, record_mtime FROM runs").fetchall())
         pending = []
-        for path in sorted(Path(results_dir, "runs").glob("*/record.json")):
+        for path in record_files(results_dir):
             mtime = path.stat().st_mtime
             if known.get(path.parent.name) == mtime:
                 continue

@@ -112,15 +112,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _expand_all(paths: list[str], overrides: list[str]):
     from registry.resolve import check_runs
-    from specs.loader import expand, is_ranking_spec, load_ranking
+    from specs.loader import load
 
     problems, per_file = [], {}
     for path in paths:
         try:
-            if is_ranking_spec(path):
-                per_file[path] = load_ranking(path, overrides)
+            runs = load(path, overrides)
+            if not isinstance(runs, list):  # a ranking spec: nothing to run or check in the registry
+                per_file[path] = runs
                 continue
-            runs = expand(path, overrides)
             check_runs(runs)
             per_file[path] = runs
         except SpecError as err:

@@ -67,21 +67,22 @@ def _short_key(key: str, keys: list[str]) -> str:
 
 def load_spec(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Spec:
     """Read, merge, override, resolve and validate one spec file (matrix not yet expanded)."""
-    file = str(path)
-    cfg = _merged(Path(path), ())
-    cfg = OmegaConf.merge(cfg, _overrides(overrides))
-    return _validate(_resolve(cfg, file), file)
+    return _validate(_resolve(_raw(path, overrides), str(path)), str(path))
 
 
-def is_ranking_spec(path: str | Path) -> bool:
-    """Whether a spec file is a ranking spec (``kind: ranking``) rather than a run spec."""
-    return _merged(Path(path), ()).get("kind") == "ranking"
+def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> list[RunSpec] | RankingSpec:
+    """A spec file read once: its runs, or the ranking it describes when it says ``kind: ranking``."""
+    raw = _raw(path, overrides)
+    return _ranking(raw, str(path)) if raw.get("kind") == "ranking" else _expand(raw, str(path))
 
 
 def load_ranking(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> RankingSpec:
     """Read and validate a ranking spec; its ``runs`` spec, when named, must validate too."""
-    file = str(path)
-    data = _resolve(OmegaConf.merge(_merged(Path(path), ()), _overrides(overrides)), file)
+    return _ranking(_raw(path, overrides), str(path))
+
+
+def _ranking(raw: DictConfig, file: str) -> RankingSpec:
+    data = _resolve(raw, file)
     data.pop("extends", None)
     try:
         ranking = RankingSpec.model_validate(data)
@@ -97,8 +98,15 @@ def load_ranking(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) 
 
 def expand(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> list[RunSpec]:
     """All runs of a spec file: one per matrix combination and seed, in a stable order."""
-    file = str(path)
-    raw = OmegaConf.merge(_merged(Path(path), ()), _overrides(overrides))
+    return _expand(_raw(path, overrides), str(path))
+
+
+def _raw(path: str | Path, overrides: list[str] | tuple[str, ...]) -> DictConfig:
+    """The file merged over what it extends, with the overrides on top (not yet resolved)."""
+    return OmegaConf.merge(_merged(Path(path), ()), _overrides(overrides))
+
+
+def _expand(raw: DictConfig, file: str) -> list[RunSpec]:
     base = _validate(_resolve(raw, file), file)
     if base.published is not None:
         load_published(published_path(file, base.published))  # fail before anything runs

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, model_validator
+from pydantic import BaseModel, ConfigDict, NonNegativeFloat, model_validator
 
 Incentive = Literal["knowledge_exchange", "comparison", "data_access", "publication", "prize_money", "other"]
 Bottleneck = Literal["not_enough_time", "infrastructure", "data", "other"]
@@ -36,7 +36,7 @@ class MethodCard(BaseModel):
     postprocessing: bool | None = None
     hours_spent: NonNegativeFloat | None = None  # on method development
     incentives: list[Incentive] | None = None  # several allowed
-    bottlenecks: list[Bottleneck] | None = Field(default=None)  # several allowed; [] = none
+    bottlenecks: list[Bottleneck] | None = None  # several allowed; [] = none
 
     @model_validator(mode="after")
     def _follow_ups(self) -> "MethodCard":

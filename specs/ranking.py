@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
+from specs.schema import NAME_PATTERN
+
 RankMethod = Literal["mean", "median", "rank_then_mean", "test"]
 
 
@@ -19,7 +21,7 @@ class RankingSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: Literal["ranking"]
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    name: str = Field(min_length=1, pattern=NAME_PATTERN)
     track: str = Field(min_length=1)
     metrics: list[str] = Field(min_length=1)  # each needs per-case values; several are merged by mean rank
     method: RankMethod = "mean"

@@ -5,6 +5,8 @@ so it lives here, beside the spec it embeds.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -41,3 +43,14 @@ class RunRecord(BaseModel):
     @property
     def git_commit(self) -> str | None:
         return self.provenance.get("git_commit")
+
+
+def record_files(results_dir: str | Path) -> list[Path]:
+    """The record files of a results folder (``runs/<run_id>/record.json``), in run-id order."""
+    return sorted(Path(results_dir, "runs").glob("*/record.json"))
+
+
+def read_records(results_dir: str | Path) -> Iterator[RunRecord]:
+    """Every run record of a results folder, in run-id order (a malformed one raises ValueError)."""
+    for path in record_files(results_dir):
+        yield RunRecord.model_validate_json(path.read_text(encoding="utf-8"))

@@ -17,6 +17,7 @@ from pydantic import (
 from specs.method_card import MethodCard
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda|cuda:\d+|mps)$")
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"  # a spec's name: it appears in paths and board labels
 
 
 class Strict(BaseModel):
@@ -104,7 +105,7 @@ class Tolerance(Strict):
 class Spec(Strict):
     """A benchmark spec as written (before matrix expansion)."""
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    name: str = Field(min_length=1, pattern=NAME_PATTERN)
     track: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9_\-]*$")
     extends: str | None = None
     dataset: Component

@@ -11,7 +11,7 @@ import pandas as pd
 
 from registry.core import DATASETS
 from registry.datasets.clip_scaling import ResultTable
-from specs.record import RunRecord
+from specs.record import RunRecord, read_records
 
 
 def lookup(record: RunRecord, path: str) -> Any:
@@ -40,8 +40,7 @@ def leaderboard_results(
     if root is None or not (root / "runs").is_dir():
         raise FileNotFoundError(f"no runs under {root} (run the track first, or give dataset.params.results)")
     rows = []
-    for path in sorted(root.glob("runs/*/record.json")):
-        record = RunRecord.model_validate_json(path.read_text(encoding="utf-8"))
+    for record in read_records(root):
         if record.status != "ok" or record.track != track or (task and record.task != task) or (dataset and record.dataset != dataset):
             continue
         value, x_value = record.metrics.get(split, {}).get(metric), lookup(record, x)

@@ -13,6 +13,7 @@ cells take true/false, yes/no or 1/0; multi-choice cells list their options sepa
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from pydantic import PositiveInt, ValidationError
 from registry.core import DATASETS
 from registry.datasets import DatasetUnavailable
 from specs.method_card import QUESTIONS, MethodCard
-from specs.record import RunRecord
+from specs.record import read_records
 
 TABLE_COLUMNS = ("challenge", "participants")
 _TRUE, _FALSE = {"true", "yes", "1", "1.0"}, {"false", "no", "0", "0.0"}
@@ -37,10 +38,6 @@ class SurveyResponses:
     name: str
     cards: list[MethodCard]
     participants: dict[str, int] = field(default_factory=dict)  # challenge -> participants; empty if unknown
-
-    @property
-    def model_args(self) -> dict[str, Any]:
-        return {}
 
 
 def responses_from_frame(frame: pd.DataFrame, name: str, source: str) -> SurveyResponses:
@@ -101,8 +98,7 @@ def responses_from_runs(root: Path, track: str) -> SurveyResponses:
     """The method cards of a track's submissions (one per spec, model and method) and, per challenge,
     how many submissions there were: a submission without a card did not answer."""
     submissions: dict[tuple[str, str, str], MethodCard | None] = {}
-    for path in sorted(root.glob("runs/*/record.json")):
-        record = RunRecord.model_validate_json(path.read_text(encoding="utf-8"))
+    for record in read_records(root):
         if record.track != track or record.method == "teacher":  # a teacher is the harness's, not a submission
             continue
         card = record.spec.get("method_card")
@@ -111,13 +107,9 @@ def responses_from_runs(root: Path, track: str) -> SurveyResponses:
             submissions[key] = None if card is None else MethodCard.model_validate(card)
     if not submissions:
         raise ValueError(f"no runs of track {track!r} under {root}")
-    participants: dict[str, int] = {}
-    cards = []
-    for card in submissions.values():
-        challenge = (card.challenge if card else None) or track
-        participants[challenge] = participants.get(challenge, 0) + 1
-        if card is not None:
-            cards.append(card.model_copy(update={"challenge": challenge}))
+    challenges = [(card.challenge if card else None) or track for card in submissions.values()]
+    cards = [card.model_copy(update={"challenge": challenge}) for card, challenge in zip(submissions.values(), challenges) if card is not None]
+    participants = dict(Counter(challenges))
     if not cards:
         raise ValueError(f"no run of track {track!r} under {root} has a method_card")
     return SurveyResponses(f"survey-{track}", cards, participants)

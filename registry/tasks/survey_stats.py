@@ -11,6 +11,8 @@ follow-up only of those answering its condition yes) who answered it:
 """
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
 from registry.context import RunContext, TaskResult
@@ -70,12 +72,10 @@ def median_rows(cards: list[MethodCard], estimator: SurveyEstimator, rng: np.ran
 def response_rate_rows(data: SurveyResponses, estimator: SurveyEstimator, rng: np.random.Generator) -> list[dict]:
     """Each challenge's response rate (Wilson interval) and the median over challenges (bootstrap interval)."""
     rate = RESPONSE_RATE
-    respondents: dict[str, int] = {}
-    for card in data.cards:
-        respondents[card.challenge] = respondents.get(card.challenge, 0) + 1
+    respondents = Counter(card.challenge for card in data.cards)
     rows, rates = [], []
     for challenge, participants in sorted(data.participants.items()):
-        answered = respondents.get(challenge, 0)
+        answered = respondents[challenge]
         if answered > participants:
             raise ValueError(f"challenge {challenge!r}: {answered} responses but only {participants} participants")
         rows.append(_row(f"response_rate/{challenge}", rate, challenge, *estimator.share(answered, participants), participants, answered))

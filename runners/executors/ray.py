@@ -31,7 +31,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from runners.execute import DataCache, execute, failed_record
+from runners.execute import DataCache, execute, failed_record, torch_threads
 from runners.executors import ExecutorError, Finished, Pending
 from runners.progress import SweepReporter
 from runners.records import ResultsDir
@@ -73,7 +73,7 @@ class RayExecutor:
                     options = {**wanted, "max_retries": 0, "name": f"podium {item.run.label} seed={item.run.seed}"}
                     if wanted["num_gpus"] > 0:
                         options["max_calls"] = 1  # a fresh process per GPU run: frees its GPU memory, sees its own device
-                    ref = work.options(**options).remote(item.run, root, device, threads(wanted["num_cpus"]), cwd)
+                    ref = work.options(**options).remote(item.run, root, device, wanted["num_cpus"], cwd)
                     in_flight[ref] = (item, datetime.now(timezone.utc).isoformat(), time.monotonic())
                 reporter.counts(len(queue), len(in_flight), done, failed)
                 ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=1.0)  # a timeout keeps Ctrl-C responsive
@@ -145,11 +145,6 @@ def capacity(requests: list[dict[str, float]], totals: dict[str, float]) -> int:
     return max(1, int(fits))
 
 
-def threads(cpus: float) -> int:
-    """Torch threads for a task holding ``cpus`` CPUs."""
-    return max(1, int(cpus))
-
-
 def _lost(run: RunSpec, err: Exception, results: ResultsDir, started_at: str, duration_s: float, device: str | None) -> RunRecord:
     """The failed record the driver stores for a run whose worker died, with Ray's reason."""
     cause = getattr(err, "cause", None)  # RayTaskError: what the task itself raised
@@ -164,16 +159,15 @@ def _lost(run: RunSpec, err: Exception, results: ResultsDir, started_at: str, du
 _data_caches: dict[str, DataCache] = {}  # per worker process: runs of a sweep that share a dataset load it once
 
 
-def _work(run: RunSpec, root: str, device: str | None, torch_threads: int, cwd: str) -> tuple[RunRecord, list[RunRecord]]:
-    """The Ray task: one run, executed and recorded exactly as the local executor does it."""
-    import torch
-
+def _work(run: RunSpec, root: str, device: str | None, cpus: float, cwd: str) -> tuple[RunRecord, list[RunRecord]]:
+    """The Ray task: one run, executed and recorded exactly as the local executor does it, with one
+    torch thread per CPU the task holds."""
     if os.path.isdir(cwd):
         os.chdir(cwd)
-    torch.set_num_threads(torch_threads)
     results = ResultsDir(root)
     cache = _data_caches.setdefault(root, DataCache(results.cache / "data", results.root))
-    return execute(run, results, device, None, cache)
+    with torch_threads(cpus):
+        return execute(run, results, device, None, cache)
 
 
 def create(*, address: str | None = None, max_parallel: int | None = None) -> RayExecutor:

@@ -26,6 +26,17 @@ def build(name: str, num_classes: int = 4, in_channels: int = 1, **params) -> nn
     return registry.MODELS.get(name).build(harness=harness, params=params)
 
 
+def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int) -> nn.Module:
+    """Full-batch Adam (lr 1e-2) on cross-entropy for ``steps`` steps, in training mode."""
+    model.train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        optimizer.step()
+    return model
+
+
 def n_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
@@ -234,12 +245,7 @@ def test_unet_resnet18_overfits_a_disc():
     # the image with its mirror: training-mode batch norm needs two values per channel at stride 32
     x = torch.stack([image, image.flip(-1)])[:, None]
     y = torch.stack([mask, mask.flip(-1)])
-    model = build("unet_resnet18", num_classes=2, width=8).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    for _ in range(80):
-        optimizer.zero_grad()
-        F.cross_entropy(model(x), y).backward()
-        optimizer.step()
+    model = fit(build("unet_resnet18", num_classes=2, width=8), x, y, steps=80)
     with torch.no_grad():
         accuracy = (model.eval()(x).argmax(1) == y).float().mean().item()
     assert accuracy > 0.95
@@ -254,12 +260,7 @@ def test_resnet18_separates_bright_from_dark():
         return images, labels
 
     x, y = sample(32)
-    model = build("resnet18", num_classes=2, width=8).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    for _ in range(30):
-        optimizer.zero_grad()
-        F.cross_entropy(model(x), y).backward()
-        optimizer.step()
+    model = fit(build("resnet18", num_classes=2, width=8), x, y, steps=30)
     x_new, y_new = sample(64)  # unseen images
     with torch.no_grad():
         accuracy = (model.eval()(x_new).argmax(1) == y_new).float().mean().item()
