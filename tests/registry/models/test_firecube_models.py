@@ -1,7 +1,6 @@
 """The FireCube models: LOADE-CNN (Eddin et al. 2022), its ablation, LSTM, ConvLSTM and the scikit-learn baselines."""
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
@@ -334,7 +333,6 @@ def test_learns_a_separable_toy_problem(name, params, one_thread):
     torch.manual_seed(0)
     model = build(name, window=4, patch=5, **params)  # default dropout 0.5
     optimiser = torch.optim.Adam(model.parameters(), lr=3e-3)
-    start = time.process_time()  # CPU time: steady when other processes share the cores
     for _ in range(100):
         optimiser.zero_grad()
         F.cross_entropy(model(x), y).backward()
@@ -343,7 +341,6 @@ def test_learns_a_separable_toy_problem(name, params, one_thread):
     with torch.no_grad():
         accuracy = (model(x).argmax(dim=1) == y).float().mean().item()
     assert accuracy > 0.9, f"{name}: train accuracy {accuracy:.2f}"
-    assert time.process_time() - start < 3.0
 
 
 # ---------------------------------------------------------------- scikit-learn baselines and their features

@@ -1,7 +1,6 @@
 """Power-law fitting: recovery of known laws, the paper's frontier, bootstrap coverage, the CLIP tables."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +42,7 @@ def test_frontier_by_hand():
     np.testing.assert_allclose(np.log10(minima), [-0.3, -0.2, -0.6])
 
 
-def test_bootstrap_interval_covers_the_true_exponent_and_is_fast():
+def test_bootstrap_interval_covers_the_true_exponent():
     rng = np.random.default_rng(1)
     compute = np.logspace(9, 13, 25)
     covered = 0
@@ -52,9 +51,6 @@ def test_bootstrap_interval_covers_the_true_exponent_and_is_fast():
         low, high = bootstrap_intervals(compute, error, resamples=2000, seed=trial)["alpha"]
         covered += low <= -0.15 <= high
     assert covered >= 32  # ~95% nominal; the percentile bootstrap runs a little narrow at n = 25
-    start = time.perf_counter()
-    bootstrap_intervals(compute, law(compute) * np.exp(rng.normal(0, 0.05, compute.size)), resamples=10_000)
-    assert time.perf_counter() - start < 2.0  # generous; the vectorised fit takes a few ms
 
 
 def test_leave_last_out_tells_a_law_from_a_bend():
