@@ -1,110 +1,239 @@
-"""Leaderboards: per (track, task, dataset, model, method, metric) the mean over seeds, its
-standard deviation, n, a 95% Student-t confidence interval, and the rank within its board."""
+"""Leaderboards: per board (track, task, dataset, metric) and entry, the mean over seeds, its standard
+deviation, n, a 95% interval, the rank, and whether the entry can be told apart from the leader.
+
+An entry is one configuration: the runs whose resolved specs differ only in the seed (``config_id``).
+Pooling configurations into coarser rows (``group_by=["model", "method"]``) is something a caller
+asks for by name; each such row says how many configurations it pooled.
+
+The interval is Student's t over seeds, clipped to the metric's range (an accuracy's [0, 1]): the
+mean of a bounded metric lies inside its bounds, so cutting the part of the interval outside them
+keeps its coverage and keeps it centred on the mean it reports; no transformation is needed, so a
+seed at the bound (accuracy 1.0) needs no special case. References (a distillation teacher,
+published rows) stand on their boards unranked and are never a board's leader.
+
+The statistics come from one DuckDB query per call; intervals, ranks and ties are vectorised over
+its result.
+"""
 from __future__ import annotations
 
-import math
+from typing import Sequence
 
+import numpy as np
 import pandas as pd
-from scipy import stats
 
 from leaderboard.benchmarks import glue_average_values
+from leaderboard.filters import Filters
 from leaderboard.store import Store
+from specs.hashing import stable_hash
 
-GROUP = ["track", "task", "dataset", "model", "method"]
 BOARD = ["track", "task", "dataset", "metric"]
-LEADERBOARD_COLUMNS = [*GROUP, "metric", "mean", "std", "n", "ci_low", "ci_high", "rank", "higher_is_better", "failed", "citation"]
+LEADERBOARD_COLUMNS = [
+    *BOARD, "entry", "label", "model", "method", "reference", "configs", "mean", "std", "n", "ci_low", "ci_high",
+    "rank", "tied", "higher_is_better", "failed", "citation",
+]
+INTERVAL = "95% CI: Student t over seeds, clipped to the metric's range"
+GROUPINGS = {"spec": "spec_name", "model": "model", "method": "method"}  # --group-by fields -> run columns
 
 
-def leaderboard(store: Store, track: str | None = None, split: str = "test", confidence: float = 0.95) -> pd.DataFrame:
-    """The leaderboard of ``split`` as a DataFrame with ``LEADERBOARD_COLUMNS``, each board best first.
+class GroupingError(ValueError):
+    """An unknown ``--group-by`` field."""
+
+
+def check_grouping(group_by: Sequence[str] | None) -> list[str]:
+    """The grouping fields, or ``GroupingError`` naming an unknown one."""
+    fields = list(group_by or [])
+    unknown = [f for f in fields if f not in GROUPINGS]
+    if unknown:
+        raise GroupingError(f"--group-by {','.join(fields)}: unknown field {unknown[0]!r} (expected some of: {', '.join(GROUPINGS)})")
+    return fields
+
+
+def leaderboard(
+    store: Store, track: str | None = None, split: str = "test", confidence: float = 0.95, *,
+    filters: Filters | None = None, group_by: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """The leaderboard of ``split`` as a DataFrame with ``LEADERBOARD_COLUMNS``: each board's
+    competitors best first, then its references.
 
     Failed runs are left out of every statistic; ``failed`` counts them per entry. Published
-    reference rows (test split only) stand beside the runs with method ``published``, their
-    citation, no n and no rank: they are never part of the runs' statistics."""
-    where, params = ("AND r.track = ?", [split, track]) if track else ("", [split])
+    reference rows (test split only) stand beside the runs with method ``published`` and their
+    citation; they never enter the runs' statistics."""
+    filters = filters or Filters(track=track)
+    fields = check_grouping(group_by)
+    where, params = filters.runs_sql()
+    keys = _key_sql(fields)
     values = store.query(
         f"""
-        SELECT r.track, r.task, r.dataset, r.model, coalesce(r.method, '') AS method, m.metric,
-               avg(m.value) AS mean, stddev_samp(m.value) AS std, count(*) AS n,
-               coalesce(bool_and(i.higher_is_better), true) AS higher_is_better
-        FROM runs r JOIN metrics m USING (run_id) LEFT JOIN metric_info i USING (metric)
+        SELECT r.track, r.task, r.dataset, m.metric, {keys}, bool_or(r.reference) AS reference,
+               count(DISTINCT r.config_id) AS configs, avg(m.value) AS mean, stddev_samp(m.value) AS std, count(*) AS n,
+               coalesce(bool_and(i.higher_is_better), true) AS higher_is_better, any_value(i.lower) AS lower, any_value(i.upper) AS upper
+        FROM runs r JOIN metrics m USING (run_id) LEFT JOIN metric_info i USING (metric) LEFT JOIN configs c USING (config_id)
         WHERE r.status = 'ok' AND m.split = ? {where}
+        GROUP BY ALL
+        """,
+        [split, *params],
+    )
+    glue = _glue_rows(glue_average_values(store, split, filters), fields)
+    if not glue.empty:
+        values = pd.concat([values, glue], ignore_index=True) if not values.empty else glue
+    values = values[filters.keeps_metric(values["metric"])] if not values.empty else values
+    failed = store.query(
+        f"""
+        SELECT r.track, r.task, r.dataset, {keys}, bool_or(r.reference) AS reference, count(*) AS failed
+        FROM runs r LEFT JOIN configs c USING (config_id)
+        WHERE r.status = 'failed' {where}
         GROUP BY ALL
         """,
         params,
     )
-    glue = glue_average_values(store, split, track)
-    if not glue.empty:
-        averaged = glue.groupby(["track", "task", "dataset", "model", "method", "metric"], as_index=False)["value"].agg(
-            mean="mean", std=lambda v: v.std(ddof=1), n="count"
-        )
-        averaged["higher_is_better"] = True
-        values = pd.concat([values, averaged], ignore_index=True)
-    failed = store.query(
-        f"""
-        SELECT r.track, r.task, r.dataset, r.model, coalesce(r.method, '') AS method, count(*) AS failed
-        FROM runs r WHERE r.status = 'failed' {where}
-        GROUP BY ALL
-        """,
-        [track] if track else [],
-    )
-    board = values.merge(failed, on=GROUP, how="left")
-    board["failed"] = board["failed"].fillna(0).astype(int)
-    board["n"] = board["n"].astype(int)
-    half = [_half_width(s, n, confidence) for s, n in zip(board["std"], board["n"])]
-    board["ci_low"] = board["mean"] - half
-    board["ci_high"] = board["mean"] + half
-    board["rank"] = _ranks(board).astype("Int64")
+    board = _entries(values, failed, fields)
+    board = _intervals(board, confidence)
     board["citation"] = None
     if split == "test":  # papers report test numbers
-        board = pd.concat([board, _published(store, track)], ignore_index=True) if not board.empty else _published(store, track)
-    signed = board["mean"].where(board["higher_is_better"].astype(bool), -board["mean"])
-    order = board.assign(_signed=-signed).sort_values([*BOARD, "_signed", "model", "method"])
-    return order.reset_index(drop=True)[LEADERBOARD_COLUMNS]
+        published = _published(store, filters)
+        board = pd.concat([board, published], ignore_index=True) if not board.empty else published
+    board = _ranked(board)
+    return _ordered(board)[LEADERBOARD_COLUMNS]
 
 
-def _published(store: Store, track: str | None) -> pd.DataFrame:
+def _key_sql(fields: list[str]) -> str:
+    """SELECT expressions of an entry's identity columns: the configuration, or the pooled fields."""
+    if not fields:
+        return "r.config_id AS entry, any_value(c.label) AS label, any_value(r.model) AS model, coalesce(any_value(r.method), '') AS method, any_value(r.spec_name) AS spec_name"
+    chosen = {name: f"coalesce(r.{column}, '')" for name, column in GROUPINGS.items() if name in fields}
+    others = {name: f"CASE WHEN count(DISTINCT coalesce(r.{column}, '')) = 1 THEN any_value(coalesce(r.{column}, '')) ELSE '*' END"
+              for name, column in GROUPINGS.items() if name not in fields}
+    columns = [f"{expr} AS {name if name != 'spec' else 'spec_name'}" for name, expr in {**chosen, **others}.items()]
+    return "NULL AS entry, NULL AS label, " + ", ".join(columns)
+
+
+def _entries(values: pd.DataFrame, failed: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
+    """Join the failed counts to the value rows; pooled rows get an id and a label from their fields."""
+    by = ["track", "task", "dataset", "reference", *(["entry"] if not fields else ["spec_name" if f == "spec" else f for f in fields])]
+    if fields:
+        for frame in (values, failed):
+            names = [frame["spec_name" if f == "spec" else f].astype(str) for f in fields]
+            frame["label"] = [" ".join(parts) for parts in zip(*names)] if len(frame) else []
+            frame["entry"] = ["pooled:" + stable_hash(list(parts), 12) for parts in zip(*names)] if len(frame) else []
+    board = values.merge(failed[[*by, "failed"]], on=by, how="left") if not values.empty else values.assign(failed=0)
+    board["failed"] = board["failed"].fillna(0).astype(int)
+    board["n"] = board["n"].astype(int)
+    board["configs"] = board["configs"].astype(int)
+    return board
+
+
+def _intervals(board: pd.DataFrame, confidence: float) -> pd.DataFrame:
+    """Student-t intervals over seeds (none with one seed), clipped to each metric's bounds."""
+    from scipy import stats  # here, not at import: the leaderboard's other paths do not need scipy
+
+    n = board["n"].to_numpy(dtype=float)
+    std = board["std"].to_numpy(dtype=float)
+    quantile = np.full(len(board), np.nan)
+    several = n >= 2
+    quantile[several] = stats.t.ppf(0.5 + confidence / 2, n[several] - 1)
+    with np.errstate(invalid="ignore"):
+        half = quantile * std / np.sqrt(n)
+    mean = board["mean"].to_numpy(dtype=float)
+    lower = board["lower"].to_numpy(dtype=float) if "lower" in board else np.full(len(board), np.nan)
+    upper = board["upper"].to_numpy(dtype=float) if "upper" in board else np.full(len(board), np.nan)
+    low, high = mean - half, mean + half
+    board["ci_low"] = np.where(np.isnan(lower), low, np.maximum(low, lower))  # NaN (no interval) stays NaN
+    board["ci_high"] = np.where(np.isnan(upper), high, np.minimum(high, upper))
+    return board
+
+
+def _ranked(board: pd.DataFrame) -> pd.DataFrame:
+    """Rank 1 is the best competitor of each board, following the metric's direction (ties share the
+    best rank); references get no rank. ``tied``: a competitor below the leader whose interval
+    overlaps the leader's (their seeds cannot tell them apart)."""
+    board["reference"] = board["reference"].fillna(False).astype(bool)
+    board["higher_is_better"] = board["higher_is_better"].astype(bool)
+    signed = board["mean"].where(board["higher_is_better"], -board["mean"])
+    competing = ~board["reference"]
+    ranks = signed[competing].groupby([board.loc[competing, c] for c in BOARD]).rank(method="min", ascending=False)
+    board["rank"] = pd.Series(pd.NA, index=board.index, dtype="Int64")
+    board.loc[competing, "rank"] = ranks.astype(int)
+    leader = board["rank"].eq(1).fillna(False).to_numpy(dtype=bool)
+    groups = [board[c] for c in BOARD]
+    leader_low = board["ci_low"].where(leader).groupby(groups).transform("min")
+    leader_high = board["ci_high"].where(leader).groupby(groups).transform("max")
+    overlaps = (board["ci_low"] <= leader_high) & (board["ci_high"] >= leader_low)
+    board["tied"] = (competing & ~pd.Series(leader, index=board.index) & overlaps).astype(bool)
+    return board
+
+
+def _ordered(board: pd.DataFrame) -> pd.DataFrame:
+    """Boards in name order; in each, competitors by rank then label, then references best first."""
+    signed = board["mean"].where(board["higher_is_better"], -board["mean"])
+    order = board.assign(_ref=board["reference"].astype(int), _signed=-signed, _label=board["label"].fillna(""))
+    return order.sort_values([*BOARD, "_ref", "_signed", "_label", "model", "method"], kind="stable").reset_index(drop=True)
+
+
+def _glue_rows(per_seed: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
+    """GLUE scores per seed aggregated like the query's rows (by configuration, or pooled)."""
+    if per_seed.empty:
+        return pd.DataFrame()
+    by = ["track", "task", "dataset", "metric", "reference", *(["entry", "label", "model", "method", "spec_name"] if not fields else
+                                                               ["spec_name" if f == "spec" else f for f in fields])]
+    rows = per_seed.groupby(by, as_index=False, dropna=False).agg(
+        mean=("value", "mean"), std=("value", lambda v: v.std(ddof=1)), n=("value", "count"), configs=("entry", "nunique"),
+    )
+    rows["higher_is_better"] = True
+    rows["lower"], rows["upper"] = -1.0, 1.0  # a mean of accuracies, F1s and correlations
+    for name, column in GROUPINGS.items():
+        if column not in rows:
+            rows[column] = "*"
+    if fields:
+        rows["entry"] = rows["label"] = None
+    return rows
+
+
+def _published(store: Store, filters: Filters) -> pd.DataFrame:
     """Published reference rows as leaderboard rows: method ``published``, no n, no interval, no rank."""
-    where, params = ("WHERE track = ?", [track]) if track else ("", [])
+    conditions, params = [], []
+    if filters.track is not None:
+        conditions.append("track = ?")
+        params.append(filters.track)
+    for column, values in (("dataset", filters.datasets), ("model", filters.models)):
+        if values:
+            conditions.append(f"{column} IN ({', '.join('?' * len(values))})")
+            params += list(values)
+    if filters.methods and "published" not in filters.methods or filters.tags or filters.specs:
+        conditions.append("false")  # published rows carry no method but 'published', no tags, no spec
+    where = "WHERE " + " AND ".join(conditions) if conditions else ""
     rows = store.query(
         f"""
-        SELECT track, task, dataset,
+        SELECT track, task, dataset, metric, source,
                CASE WHEN setting IS NULL THEN model ELSE model || ' (' || setting || ')' END AS model,
-               'published' AS method, metric, value AS mean, higher_is_better, citation
+               'published' AS method, value AS mean, higher_is_better, citation
         FROM published {where}
         """,
         params,
     )
+    rows = rows[filters.keeps_metric(rows["metric"])] if not rows.empty else rows
+    rows["entry"] = ["published:" + stable_hash([s, m], 12) for s, m in zip(rows["source"], rows["model"])]
+    rows["label"] = rows["model"]
+    rows["reference"] = True
+    rows["configs"] = 0
     rows["std"] = rows["ci_low"] = rows["ci_high"] = float("nan")
     rows["n"] = 0
     rows["failed"] = 0
-    rows["rank"] = pd.Series([pd.NA] * len(rows), dtype="Int64")
-    return rows[LEADERBOARD_COLUMNS]
+    return rows.drop(columns=["source"])
 
 
-def failed_only(store: Store, track: str | None = None) -> pd.DataFrame:
-    """Entries whose every run failed (they have no row on the leaderboard), with their last error."""
-    where, params = ("AND track = ?", [track]) if track else ("", [])
+def failed_only(store: Store, track: str | None = None, filters: Filters | None = None) -> pd.DataFrame:
+    """Configurations whose every run failed (they have no row on the leaderboard), with their last error."""
+    filters = filters or Filters(track=track)
+    where, params = filters.runs_sql()
     return store.query(
         f"""
-        SELECT track, task, dataset, model, coalesce(method, '') AS method, count(*) AS failed,
-               arg_max(error, started_at) AS last_error
-        FROM runs GROUP BY ALL
-        HAVING bool_and(status = 'failed') {where}
+        SELECT r.track, r.task, r.dataset, r.config_id AS entry, any_value(c.label) AS label, any_value(r.model) AS model,
+               coalesce(any_value(r.method), '') AS method, count(*) AS failed, arg_max(r.error, r.started_at) AS last_error
+        FROM runs r LEFT JOIN configs c USING (config_id)
+        WHERE true {where}
+        GROUP BY r.track, r.task, r.dataset, r.config_id
+        HAVING bool_and(r.status = 'failed')
         ORDER BY ALL
         """,
         params,
     )
-
-
-def _half_width(std: float, n: int, confidence: float) -> float:
-    """Half the Student-t interval of a mean over ``n`` seeds (NaN with one seed: no interval)."""
-    if n < 2 or std is None or math.isnan(std):
-        return math.nan
-    return float(stats.t.ppf(0.5 + confidence / 2, n - 1) * std / math.sqrt(n))
-
-
-def _ranks(board: pd.DataFrame) -> pd.Series:
-    """Rank 1 is the best mean in each board, following the metric's direction; ties share the best rank."""
-    signed = board["mean"].where(board["higher_is_better"], -board["mean"])
-    return signed.groupby([board[c] for c in BOARD]).rank(method="min", ascending=False).astype(int)

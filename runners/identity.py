@@ -1,4 +1,4 @@
-"""Run identity: a hash of the canonical resolved spec of one run and its seed.
+"""Run identity of a ``RunSpec``: its run id and configuration id (``specs.identity`` defines both).
 
 Execution settings that do not change what is measured (device, timeout, resources, check
 tolerances, the seed list and matrix it was expanded from) are left out, so rerunning a sweep on
@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from specs.hashing import stable_hash
+from specs.identity import config_identity, run_identity
 from specs.loader import RunSpec
-
-NOT_IDENTITY = {"matrix", "seeds", "device", "timeout_s", "extends", "published", "method_card", "resources", "check"}
 
 
 def resolved_spec(run: RunSpec) -> dict[str, Any]:
@@ -24,5 +22,9 @@ def resolved_spec(run: RunSpec) -> dict[str, Any]:
 
 def run_id(run: RunSpec) -> str:
     """16 hex digits identifying (resolved spec, seed)."""
-    payload = run.spec.model_dump(mode="json", exclude=NOT_IDENTITY)
-    return stable_hash({"spec": payload, "seed": run.seed})
+    return run_identity(resolved_spec(run), run.seed)
+
+
+def config_id(run: RunSpec) -> str:
+    """16 hex digits identifying the run's configuration (its resolved spec without the seed)."""
+    return config_identity(resolved_spec(run))

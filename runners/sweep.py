@@ -11,7 +11,7 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Callable
 
-from leaderboard.store import Store, StoreLocked
+from leaderboard.store import Store, StoreLocked, keep_published
 from runners.executors import Executor, Pending
 from runners.executors.local import LocalExecutor
 from runners.identity import run_id
@@ -67,11 +67,11 @@ def run_sweep(
                 reporter.message(f"      + {extra.method} {extra.model} seed={extra.seed}: record {extra.run_id}")
             written = [(r, _stored_mtime(results, r)) for r in (record, *extras)]
             _ingest(results, reporter, lambda store, rows=written: store.ingest(rows))
-    # records an earlier, killed sweep wrote but did not ingest
-    _ingest(results, reporter, lambda store: store.sync(results.root, on_invalid=lambda m: reporter.message(f"warning: skipped {m}")))
     published = sorted({published_path(run.source, run.spec.published).resolve() for run in runs if run.spec.published})
-    for path in published:  # the papers' numbers for these boards, shown beside the runs
-        _ingest(results, reporter, lambda store, p=path: store.ingest_published(load_published(p), str(p)))
+    for path in published:  # the papers' numbers for these boards, kept in the folder and shown beside the runs
+        keep_published(results.root, load_published(path), str(path))
+    # records an earlier, killed sweep wrote but did not ingest, and the published tables
+    _ingest(results, reporter, lambda store: store.sync(results.root, on_invalid=lambda m: reporter.message(f"warning: skipped {m}")))
     return outcome
 
 

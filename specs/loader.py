@@ -23,6 +23,7 @@ from omegaconf.errors import OmegaConfBaseException
 from pydantic import BaseModel, ValidationError
 
 from specs.errors import Problem, SpecError
+from specs.identity import compact, short_key
 from specs.published import load_published
 from specs.ranking import RankingSpec
 from specs.schema import Component, EvaluateMetric, Resources, Spec, matrix_paths
@@ -44,25 +45,8 @@ class RunSpec:
     def label(self) -> str:
         """Short human label: spec name plus the matrix values that distinguish this run."""
         shown = {k: v for k, v in self.matrix_values.items() if not isinstance(v, list)}
-        extra = ",".join(f"{_short_key(k, list(shown))}={_compact(v)}" for k, v in shown.items())
+        extra = ",".join(f"{short_key(k, list(shown))}={compact(v)}" for k, v in shown.items())
         return f"{self.spec.name}[{extra}]" if extra else self.spec.name
-
-
-def _compact(value: Any) -> str:
-    """A matrix value for a run label: dicts as {k=v,...}, everything else as it prints."""
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{k}={_compact(v)}" for k, v in value.items()) + "}"
-    return str(value)
-
-
-def _short_key(key: str, keys: list[str]) -> str:
-    """The shortest dotted suffix of ``key`` that no other key shares (``task.name`` vs ``model.name``)."""
-    parts = key.split(".")
-    for n in range(1, len(parts) + 1):
-        suffix = ".".join(parts[-n:])
-        if not any(other != key and (other == suffix or other.endswith("." + suffix)) for other in keys):
-            return suffix
-    return key
 
 
 def load_spec(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Spec:

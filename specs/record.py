@@ -9,9 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-RECORD_VERSION = 1
+from specs.identity import config_identity
+
+RECORD_VERSION = 2  # 2: config_id, reference and bounds (a version-1 record gets them derived on reading)
+Bound = tuple[float | None, float | None]  # (lowest, highest) value a metric can take; None: unbounded
 
 
 class RunRecord(BaseModel):
@@ -21,6 +24,7 @@ class RunRecord(BaseModel):
 
     record_version: int = RECORD_VERSION
     run_id: str
+    config_id: str = ""  # the configuration: what runs differing only in their seed share (a board entry)
     spec_name: str
     track: str
     task: str
@@ -28,6 +32,7 @@ class RunRecord(BaseModel):
     model: str
     method: str | None = None
     seed: int
+    reference: bool = False  # a reference shown beside the competitors, never ranked (a distillation teacher)
     status: Literal["ok", "failed"]
     error: str | None = None
     started_at: str  # ISO 8601, UTC
@@ -36,9 +41,20 @@ class RunRecord(BaseModel):
     spec: dict[str, Any]  # the resolved spec of this one run (matrix expanded)
     metrics: dict[str, dict[str, float]] = Field(default_factory=dict)  # split -> metric -> value
     higher_is_better: dict[str, bool] = Field(default_factory=dict)  # metric -> direction
+    bounds: dict[str, Bound] = Field(default_factory=dict)  # metric -> the range its values lie in
     provenance: dict[str, Any] = Field(default_factory=dict)  # versions, commit, host, device name
     info: dict[str, Any] = Field(default_factory=dict)  # task-specific extras (best epoch, teacher id)
     cases: dict[str, list[float]] = Field(default_factory=dict)  # metric -> value per test case, in the split's order
+
+    @model_validator(mode="after")
+    def _derived(self) -> RunRecord:
+        """Fill in what a version-1 record did not store: its configuration (from its resolved spec)
+        and whether it is a reference (version 1 had one kind: the distillation teacher)."""
+        if not self.config_id:
+            self.config_id = config_identity(self.spec)
+        if self.record_version < 2 and self.method == "teacher":
+            self.reference = True
+        return self
 
     @property
     def git_commit(self) -> str | None:

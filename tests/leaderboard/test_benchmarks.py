@@ -9,12 +9,17 @@ from scipy import stats
 from leaderboard.aggregate import leaderboard
 
 
+def glue(task: str) -> dict:
+    """The dataset as a GLUE spec names it: one entry of the registry, the task a parameter."""
+    return {"name": "glue", "params": {"task": task}}
+
+
 def test_glue_average_per_seed_then_over_seeds(store, record):
     runs = []
     for seed, (f1, acc, mcc, extra) in enumerate([(0.8, 0.7, 0.4, 0.1), (0.9, 0.8, 0.5, 0.2)]):
-        runs.append(record("bert", "full", seed, metrics={"test": {"f1": f1, "accuracy": acc, "macro_f1": extra}}, track="peft", task="finetune", dataset="glue-mrpc"))
-        runs.append(record("bert", "full", seed, metrics={"test": {"matthews": mcc, "accuracy": extra}}, track="peft", task="finetune", dataset="glue-cola"))
-    runs.append(record("bert", "lora", 0, metrics={"test": {"accuracy": 0.9}}, track="peft", task="finetune", dataset="glue-sst2"))
+        runs.append(record("bert", "full", seed, metrics={"test": {"f1": f1, "accuracy": acc, "macro_f1": extra}}, track="peft", task="finetune", dataset="glue-mrpc", dataset_spec=glue("mrpc"), spec_name="peft-glue"))
+        runs.append(record("bert", "full", seed, metrics={"test": {"matthews": mcc, "accuracy": extra}}, track="peft", task="finetune", dataset="glue-cola", dataset_spec=glue("cola"), spec_name="peft-glue"))
+    runs.append(record("bert", "lora", 0, metrics={"test": {"accuracy": 0.9}}, track="peft", task="finetune", dataset="glue-sst2", dataset_spec=glue("sst2"), spec_name="peft-glue"))
     store.ingest((r, 1.0) for r in runs)
     board = leaderboard(store, track="peft")
     row = board[(board["dataset"] == "glue-average-2tasks") & (board["method"] == "full")].iloc[0]
@@ -22,7 +27,8 @@ def test_glue_average_per_seed_then_over_seeds(store, record):
     assert row["metric"] == "glue_score" and row["n"] == 2
     assert row["mean"] == pytest.approx(sum(per_seed) / 2)
     half = stats.t.ppf(0.975, 1) * stats.tstd(per_seed) / math.sqrt(2)
-    assert row["ci_high"] - row["mean"] == pytest.approx(half)
+    assert row["mean"] - row["ci_low"] == pytest.approx(half)
+    assert row["mean"] + half > 1 and row["ci_high"] == 1.0  # a mean of scores in [-1, 1] stays in [-1, 1]
     lora = board[board["method"] == "lora"]
     assert set(lora["dataset"]) == {"glue-sst2", "glue-average-1tasks"}  # another task set, another board
     assert board[board["dataset"].str.startswith("glue-average")]["rank"].tolist() == [1, 1]

@@ -40,7 +40,8 @@ def test_published_rows_stand_beside_runs_without_touching_their_statistics(stor
     assert sorted(published["model"]) == ["resnet20 (paper)", "resnet8"]
     assert published["rank"].isna().all() and (published["n"] == 0).all()
     assert set(published["citation"]) == {"Someone et al. 2022"}
-    assert list(board["mean"]) == sorted(board["mean"], reverse=True)  # interleaved best first
+    assert list(board["mean"]) == pytest.approx([0.85, 0.99, 0.1])  # the runs, then the references best first: a reference never leads
+    assert board["reference"].tolist() == [False, True, True]
     assert leaderboard(store, split="val").query("method == 'published'").empty  # papers report test numbers
 
 
