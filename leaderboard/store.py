@@ -20,7 +20,7 @@ import pandas as pd
 
 from specs.identity import config_labels
 from specs.published import PublishedTable
-from specs.record import RunRecord, record_files
+from specs.record import TAGS_FILE, RunRecord, read_tags, record_files
 
 SCHEMA_VERSION = 2  # 2: configurations, references, metric bounds, tags
 SCHEMA = """
@@ -46,7 +46,6 @@ RUN_COLUMNS = [
     "run_id", "config_id", "spec_name", "track", "task", "dataset", "model", "method", "seed", "reference", "status", "error",
     "started_at", "duration_s", "device", "git_commit", "spec_json", "env_json", "info_json", "record_mtime", "tags_mtime",
 ]
-TAGS_FILE = "tags.json"
 PUBLISHED_FOLDER = "published"
 
 
@@ -265,17 +264,6 @@ class Store:
 
     def _transaction(self):
         return _Transaction(self.con)
-
-
-def read_tags(run_dir: Path) -> list[str]:
-    """A run's tags from ``tags.json`` beside its record (none when there is no file)."""
-    path = run_dir / TAGS_FILE
-    if not path.is_file():
-        return []
-    names = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise ValueError(f"{path}: expected a JSON list of tag names")
-    return sorted(set(names))
 
 
 def keep_published(results_dir: str | Path, table: PublishedTable, source: str) -> Path:

@@ -1,10 +1,12 @@
-"""Run records on disk: ``<results>/runs/<run_id>/record.json``, written atomically."""
+"""Run records on disk: ``<results>/runs/<run_id>/record.json`` (written atomically) and the run's tags beside it."""
 from __future__ import annotations
 
+import json
 import os
+import shutil
 from pathlib import Path
 
-from specs.record import RunRecord
+from specs.record import TAGS_FILE, RunRecord
 
 
 class ResultsDir:
@@ -43,3 +45,22 @@ class ResultsDir:
         tmp.write_text(record.model_dump_json(indent=1), encoding="utf-8")  # NaN is written as null
         os.replace(tmp, path)
         return path
+
+    def remove(self, run_id: str) -> bool:
+        """Delete a run's folder (record, error, tags, artifacts); whether there was one."""
+        folder = self.run_dir(run_id)
+        if not folder.is_dir():
+            return False
+        shutil.rmtree(folder)
+        return True
+
+    def write_tags(self, run_id: str, tags: list[str]) -> float | None:
+        """Write a run's tags beside its record (no file when there are none); returns the file's mtime."""
+        path = self.run_dir(run_id) / TAGS_FILE
+        if not tags:
+            path.unlink(missing_ok=True)
+            return None
+        tmp = path.with_name(f".{TAGS_FILE}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(sorted(set(tags))), encoding="utf-8")
+        os.replace(tmp, path)
+        return path.stat().st_mtime

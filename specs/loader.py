@@ -24,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from specs.errors import Problem, SpecError
 from specs.identity import compact, short_key
-from specs.published import load_published
+from specs.published import PublishedTable, load_published
 from specs.ranking import RankingSpec
 from specs.schema import Component, EvaluateMetric, Resources, Spec, matrix_paths
 
@@ -40,6 +40,7 @@ class RunSpec:
     seed: int
     source: str
     matrix_values: dict[str, Any] = field(default_factory=dict)
+    plugins: tuple[str, ...] = ()  # import references of the plugins the run needs (files made absolute)
 
     @property
     def label(self) -> str:
@@ -54,10 +55,17 @@ def load_spec(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> 
     return _validate(_resolve(_raw(path, overrides), str(path)), str(path))
 
 
-def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> list[RunSpec] | RankingSpec:
-    """A spec file read once: its runs, or the ranking it describes when it says ``kind: ranking``."""
+def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> list[RunSpec] | RankingSpec | PublishedTable:
+    """A YAML file of Podium's read once, as what it says it is (``kind``): a run spec's runs (no kind,
+    or ``kind: run``), a ranking (``kind: ranking``), or a table of published results (``kind:
+    published``; also recognised by its ``citation`` and ``rows`` without a ``task``)."""
     raw = _raw(path, overrides)
-    return _ranking(raw, str(path)) if raw.get("kind") == "ranking" else _expand(raw, str(path))
+    kind = raw.get("kind")
+    if kind == "ranking":
+        return _ranking(raw, str(path))
+    if kind == "published" or (kind is None and "rows" in raw and "citation" in raw and "task" not in raw):
+        return load_published(path)
+    return _expand(raw, str(path))
 
 
 def load_ranking(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> RankingSpec:
@@ -106,8 +114,23 @@ def _expand(raw: DictConfig, file: str) -> list[RunSpec]:
                 OmegaConf.update(cfg, path, part, merge=False)
                 chosen[path] = part
         spec = _validate(_resolve(cfg, file), file, context=f" (matrix {chosen})" if chosen else "")
-        runs.extend(RunSpec(spec, seed, file, chosen) for seed in spec.seeds)
+        plugins = tuple(plugin_ref(ref, Path(file).parent) for ref in spec.plugins)
+        runs.extend(RunSpec(spec, seed, file, chosen, plugins) for seed in spec.seeds)
     return runs
+
+
+def is_file_ref(ref: str) -> bool:
+    """A plugin reference to a file (``./my_models.py``, ``plugins/models.py``) rather than a module (``my_pkg.models``)."""
+    return ref.endswith(".py") or "/" in ref or "\\" in ref
+
+
+def plugin_ref(ref: str, base: Path) -> str:
+    """A plugin as an import reference: a file (``./models.py``) made absolute against ``base`` (the
+    spec's folder, or the working folder for ``--plugin``), a module (``my_pkg.models``) as named."""
+    if not is_file_ref(ref):
+        return ref
+    path = Path(ref).expanduser()
+    return str((path if path.is_absolute() else base / path).resolve())
 
 
 def published_path(spec_file: str | Path, published: str) -> Path:

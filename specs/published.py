@@ -7,6 +7,7 @@ table, so they are never mixed into the statistics of runs.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -29,6 +30,7 @@ class PublishedRow(BaseModel):
 class PublishedTable(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    kind: Literal["published"] | None = None  # what the file is, beside run and ranking specs
     track: str
     citation: str = Field(min_length=1)
     rows: list[PublishedRow] = Field(min_length=1)

@@ -5,6 +5,7 @@ so it lives here, beside the spec it embeds.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -13,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from specs.identity import config_identity
 
+TAGS_FILE = "tags.json"  # beside a record: the run's tags, a JSON list (kept apart so the record stays as written)
 RECORD_VERSION = 2  # 2: config_id, reference and bounds (a version-1 record gets them derived on reading)
 Bound = tuple[float | None, float | None]  # (lowest, highest) value a metric can take; None: unbounded
 
@@ -70,3 +72,14 @@ def read_records(results_dir: str | Path) -> Iterator[RunRecord]:
     """Every run record of a results folder, in run-id order (a malformed one raises ValueError)."""
     for path in record_files(results_dir):
         yield RunRecord.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+def read_tags(run_dir: Path) -> list[str]:
+    """A run's tags from ``tags.json`` beside its record (none when there is no file)."""
+    path = run_dir / TAGS_FILE
+    if not path.is_file():
+        return []
+    names = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"{path}: expected a JSON list of tag names")
+    return sorted(set(names))

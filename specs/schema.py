@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
     BaseModel,
@@ -105,6 +105,7 @@ class Tolerance(Strict):
 class Spec(Strict):
     """A benchmark spec as written (before matrix expansion)."""
 
+    kind: Literal["run"] | None = None  # what the file is; a ranking spec says `ranking`, published results `published`
     name: str = Field(min_length=1, pattern=NAME_PATTERN)
     track: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9_\-]*$")
     extends: str | None = None
@@ -120,6 +121,7 @@ class Spec(Strict):
     resources: Resources = Field(default_factory=Resources)  # CPUs and GPUs per run, for the executor
     method_card: MethodCard | None = None  # the submission's answers to the participation survey
     check: dict[str, Tolerance] = Field(default_factory=dict)  # metric -> tolerance of `podium check` (not identity)
+    plugins: list[str] = Field(default_factory=list)  # Python files (relative to the spec) or modules to import: code
 
     @field_validator("device")
     @classmethod
@@ -150,6 +152,13 @@ class Spec(Strict):
         if len(set(value)) != len(value):
             raise ValueError("seeds must be distinct")
         return value
+
+    def code_features(self) -> list[tuple[str, str]]:
+        """(key path, what it does) of every part of this spec that runs code rather than naming a
+        registered entry: plugin files and modules, evaluate modules. Everything else is data."""
+        found = [(f"plugins[{i}]", f"imports {ref}") for i, ref in enumerate(self.plugins)]
+        found += [(f"metrics[{i}]", f"runs the evaluate module {ref.evaluate}") for i, ref in enumerate(self.metrics) if isinstance(ref, EvaluateMetric)]
+        return found
 
     @property
     def method(self) -> str | None:
