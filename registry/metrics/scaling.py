@@ -18,16 +18,36 @@ class FitStatistic(Metric):
         raise TypeError(f"{self.name} describes a fitted scaling law; only the scaling_fit task computes it")
 
 
-def _register(name: str, higher_is_better: bool, description: str) -> None:
-    statistic = type(f"FitStatistic_{name}", (FitStatistic,), {"higher_is_better": higher_is_better, "__doc__": description})
-    METRICS.register(name)(statistic)
+@METRICS.register("alpha")
+class Alpha(FitStatistic):
+    """Exponent of E = beta * C^alpha (more negative: error falls faster with compute)."""
+
+    higher_is_better = False
 
 
-for _name, _higher, _description in (
-    ("alpha", False, "Exponent of E = beta * C^alpha (more negative: error falls faster with compute)."),
-    ("beta", False, "Scale of E = beta * C^alpha."),
-    ("r2", True, "Coefficient of determination of the fit in log-log space."),
-    ("e_inf", False, "Irreducible error of E = beta * C^alpha + E_inf (the floor form)."),
-    ("extrapolation_error", False, "Relative error on the largest-compute points of a fit on the others (leave-last-out)."),
-):
-    _register(_name, _higher, _description)
+@METRICS.register("beta")
+class Beta(FitStatistic):
+    """Scale of E = beta * C^alpha."""
+
+    higher_is_better = False
+
+
+@METRICS.register("r2")
+class R2(FitStatistic):
+    """Coefficient of determination of the fit in log-log space."""
+
+    higher_is_better = True
+
+
+@METRICS.register("e_inf")
+class EInf(FitStatistic):
+    """Irreducible error of E = beta * C^alpha + E_inf (the floor form)."""
+
+    higher_is_better = False
+
+
+@METRICS.register("extrapolation_error")
+class ExtrapolationError(FitStatistic):
+    """Relative error on the largest-compute points of a fit on the others (leave-last-out)."""
+
+    higher_is_better = False
