@@ -17,12 +17,8 @@ from __future__ import annotations
 import ast
 import difflib
 import functools
-import hashlib
-import importlib
-import importlib.util
 import inspect
 import json
-import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +26,8 @@ from typing import Any, Callable, Iterable, Sequence, Union
 
 import registry  # the package (registry.core, pydantic), never an entry's module: no torch
 from registry import KINDS, PLUGIN_GROUP
+from registry.plugins import import_plugin
+from specs.loader import is_file_ref
 
 ROOT = Path(__file__).resolve().parent.parent
 _REGISTRY_KIND = {"DATASETS": "dataset", "MODELS": "model", "TASKS": "task", "METRICS": "metric"}
@@ -329,28 +327,16 @@ def plugin_entries(extra: Sequence[Plugin] | Plugin = (), *, installed: bool = T
 
 
 def _load_plugin(plugin: Plugin) -> None:
+    """Import one extra plugin without the built-in entries (listing needs only the plugin's own)."""
     if callable(plugin):
         plugin()
         return
     text = str(plugin)
-    if text.endswith(".py") or isinstance(plugin, Path):
-        path = Path(text).resolve()
-        name = f"podium_plugin_{path.stem}_{hashlib.sha1(str(path).encode()).hexdigest()[:8]}"
-        if name in sys.modules:
-            return
-        spec = importlib.util.spec_from_file_location(name, path)
-        if spec is None or spec.loader is None:
-            raise ImportError(f"cannot import plugin file {path}")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        try:
-            spec.loader.exec_module(module)
-        except BaseException:
-            del sys.modules[name]
-            raise
+    if isinstance(plugin, Path) or is_file_ref(text):
+        import_plugin(str(Path(text).resolve()), builtins_first=False)
         return
     module_name, _, attribute = text.partition(":")
-    loaded: Any = importlib.import_module(module_name)
+    loaded: Any = import_plugin(module_name, builtins_first=False)
     if attribute:
         for part in attribute.split("."):
             loaded = getattr(loaded, part)

@@ -102,6 +102,8 @@ class ExtraRun:
     task_params: dict[str, Any]
     metrics: dict[str, dict[str, float]]
     duration_s: float
+    seed: int  # the side run's own seed (a teacher shared by a sweep's seeds has one)
+    trained_here: bool = False  # done inside this run (not loaded from the cache): its time is not the run's
     info: dict[str, Any] = field(default_factory=dict)
 
 

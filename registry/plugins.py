@@ -27,9 +27,11 @@ class PluginError(Exception):
     """A plugin that cannot be imported: a missing file, an unknown module, or an error inside it."""
 
 
-def import_plugin(ref: str) -> ModuleType:
-    """Import one plugin (once per process), after the built-in entries, so its own can be registered."""
-    load_all()
+def import_plugin(ref: str, *, builtins_first: bool = True) -> ModuleType:
+    """Import one plugin (once per process), by default after the built-in entries, so that a name it
+    shares with one of them is an error rather than shadowed."""
+    if builtins_first:
+        load_all()
     if ref in _imported:
         return _imported[ref]
     if is_file_ref(ref):

@@ -21,7 +21,7 @@ from registry import DATASETS, MODELS, TASKS, Registry, load_all
 from registry.context import ExtraRun, NoProgress, Progress, RunContext, RunTimeout, TaskResult
 from registry.metrics import build_metric
 from runners.device import device_name, resolve_device
-from runners.identity import resolved_spec, run_id
+from runners.identity import config_id, resolved_spec, run_id
 from runners.provenance import provenance
 from runners.records import ResultsDir
 from runners.seeding import seed_everything
@@ -71,14 +71,19 @@ def execute(run: RunSpec, results: ResultsDir, device_override: str | None = Non
             provenance_facts = _provenance(device)
         metrics, dropped = _finite(result.metrics)
         directions.update(result.higher_is_better)
+        bounds = {m.name: m.bounds for m in metric_objects if m.bounds is not None}
         for name in {n for values in metrics.values() for n in values}:  # per-class entries ("seg_iou/cell")
             directions.setdefault(name, directions.get(name.split("/")[0], True))
+            if name.split("/")[0] in bounds:
+                bounds.setdefault(name, bounds[name.split("/")[0]])
         info = {**result.info, **({"non_finite_metrics": dropped} if dropped else {})}
+        # a side run trained here (a teacher) has its time on its own record, not in this run's
+        trained_here = sum(extra.duration_s for extra in result.extra_runs if extra.trained_here)
         record = RunRecord(
-            **base, status="ok", duration_s=time.monotonic() - start, device=device_label, metrics=metrics,
-            higher_is_better=directions, provenance=provenance_facts, info=info, cases=result.cases,
+            **base, status="ok", duration_s=time.monotonic() - start - trained_here, device=device_label, metrics=metrics,
+            higher_is_better=directions, bounds=bounds, provenance=provenance_facts, info=info, cases=result.cases,
         )
-        extras = [_extra_record(run, extra, device, directions, provenance_facts) for extra in result.extra_runs]
+        extras = [_extra_record(run, extra, device, directions, bounds, provenance_facts) for extra in result.extra_runs]
         for made in (record, *extras):
             made.model_dump_json()  # a task's info that cannot be stored fails the run, not the sweep
     except Exception as err:  # a failed run is data, not a crash: store it and go on
@@ -125,7 +130,7 @@ def _record_fields(run: RunSpec, started_at: str) -> dict[str, Any]:
     """What every record of a run has, whatever its outcome."""
     spec = run.spec
     return dict(
-        run_id=run_id(run), spec_name=spec.name, track=spec.track, task=spec.task.name, dataset=dataset_label(spec),
+        run_id=run_id(run), config_id=config_id(run), spec_name=spec.name, track=spec.track, task=spec.task.name, dataset=dataset_label(spec),
         model=entry_label(MODELS, spec.model), method=spec.method, seed=run.seed, started_at=started_at, spec=resolved_spec(run),
     )
 
@@ -208,15 +213,19 @@ def _provenance(device: torch.device | None) -> dict[str, Any]:
     return facts
 
 
-def _extra_record(run: RunSpec, extra: ExtraRun, device: torch.device, directions: dict[str, bool], facts: dict[str, Any]) -> RunRecord:
-    """The record of a side run (a teacher): the run's spec with its model and task settings."""
+def _extra_record(
+    run: RunSpec, extra: ExtraRun, device: torch.device, directions: dict[str, bool], bounds: dict[str, Any], facts: dict[str, Any],
+) -> RunRecord:
+    """The record of a side run (a teacher): the run's spec with its model and task settings; a
+    reference on its boards, never a competitor."""
     spec = resolved_spec(run)
+    spec["seeds"] = [extra.seed]
     spec["model"] = extra.model.model_dump(mode="json")
     spec["task"] = {"name": run.spec.task.name, "params": extra.task_params}
     return RunRecord(
         run_id=extra.run_id, spec_name=run.spec.name, track=run.spec.track, task=run.spec.task.name,
-        dataset=dataset_label(run.spec), model=entry_label(MODELS, extra.model), method=extra.method, seed=run.seed,
-        status="ok", started_at=datetime.now(timezone.utc).isoformat(), duration_s=extra.duration_s,
-        device=str(device), spec=spec, metrics=_finite(extra.metrics)[0], higher_is_better=directions,
+        dataset=dataset_label(run.spec), model=entry_label(MODELS, extra.model), method=extra.method, seed=extra.seed,
+        reference=True, status="ok", started_at=datetime.now(timezone.utc).isoformat(), duration_s=extra.duration_s,
+        device=str(device), spec=spec, metrics=_finite(extra.metrics)[0], higher_is_better=directions, bounds=bounds,
         provenance=facts, info=extra.info,
     )

@@ -64,7 +64,7 @@ def run_sweep(
             note = record.error or ("retrying a failed run" if item.run_id in retrying else "")
             reporter.run_line(item.index, total, item.run.label, item.run.seed, item.run_id, record.status, record.duration_s, note)
             for extra in extras:
-                reporter.message(f"      + {extra.method} {extra.model} seed={extra.seed}: record {extra.run_id}")
+                reporter.message(f"      + {extra.method} {extra.model} seed={extra.seed}: record {extra.run_id} ({extra.duration_s:.1f}s)")
             written = [(r, _stored_mtime(results, r)) for r in (record, *extras)]
             _ingest(results, reporter, lambda store, rows=written: store.ingest(rows))
     published = sorted({published_path(run.source, run.spec.published).resolve() for run in runs if run.spec.published})

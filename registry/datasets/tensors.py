@@ -47,13 +47,13 @@ class Fields:
 @dataclass(frozen=True)
 class Split:
     """Inputs ``x`` (N, C, *spatial, float, normalised, or ``Fields`` of several such tensors) and
-    integer targets ``y`` (N,) or (N, *spatial)."""
+    integer targets ``y`` (N,) or (N, *spatial) (or ``Fields`` of targets, e.g. labels and a teacher's logits)."""
 
     x: torch.Tensor | Fields
-    y: torch.Tensor
+    y: torch.Tensor | Fields
 
     def __len__(self) -> int:
-        return int(self.y.shape[0])
+        return len(self.y)
 
     def to(self, device: torch.device) -> "Split":
         return Split(self.x.to(device, non_blocking=True), self.y.to(device, non_blocking=True))

@@ -17,6 +17,7 @@ class Metric:
 
     name: ClassVar[str] = ""
     higher_is_better: ClassVar[bool] = True
+    bounds: ClassVar[tuple[float | None, float | None] | None] = None  # (lowest, highest) value; intervals stay inside
 
     def __call__(self, scores: np.ndarray, labels: np.ndarray) -> float:
         raise NotImplementedError

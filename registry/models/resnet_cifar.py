@@ -72,13 +72,34 @@ class CifarResNet(nn.Module):
         return self.head(features.mean(dim=(2, 3)))
 
 
-def _register(depth: int) -> None:
-    def build(num_classes: int, in_channels: int, *, width: int = 16, shortcut: Literal["A", "B"] = "A") -> nn.Module:
-        return CifarResNet(depth, num_classes, in_channels, width, shortcut)
-
-    build.__doc__ = f"CIFAR ResNet-{depth} (He et al. 2016): 3 stages of {(depth - 2) // 6} basic blocks, widths 16/32/64 x width/16."
-    MODELS.register(f"resnet{depth}")(build)
+Shortcut = Literal["A", "B"]
 
 
-for _depth in (8, 20, 32, 56, 110):
-    _register(_depth)
+@MODELS.register("resnet8")
+def resnet8(num_classes: int, in_channels: int, *, width: int = 16, shortcut: Shortcut = "A") -> nn.Module:
+    """CIFAR ResNet-8 (He et al. 2016): 3 stages of 1 basic block, widths 16/32/64 x width/16."""
+    return CifarResNet(8, num_classes, in_channels, width, shortcut)
+
+
+@MODELS.register("resnet20")
+def resnet20(num_classes: int, in_channels: int, *, width: int = 16, shortcut: Shortcut = "A") -> nn.Module:
+    """CIFAR ResNet-20 (He et al. 2016): 3 stages of 3 basic blocks, widths 16/32/64 x width/16; 0.27M params at width 16."""
+    return CifarResNet(20, num_classes, in_channels, width, shortcut)
+
+
+@MODELS.register("resnet32")
+def resnet32(num_classes: int, in_channels: int, *, width: int = 16, shortcut: Shortcut = "A") -> nn.Module:
+    """CIFAR ResNet-32 (He et al. 2016): 3 stages of 5 basic blocks, widths 16/32/64 x width/16."""
+    return CifarResNet(32, num_classes, in_channels, width, shortcut)
+
+
+@MODELS.register("resnet56")
+def resnet56(num_classes: int, in_channels: int, *, width: int = 16, shortcut: Shortcut = "A") -> nn.Module:
+    """CIFAR ResNet-56 (He et al. 2016): 3 stages of 9 basic blocks, widths 16/32/64 x width/16."""
+    return CifarResNet(56, num_classes, in_channels, width, shortcut)
+
+
+@MODELS.register("resnet110")
+def resnet110(num_classes: int, in_channels: int, *, width: int = 16, shortcut: Shortcut = "A") -> nn.Module:
+    """CIFAR ResNet-110 (He et al. 2016): 3 stages of 18 basic blocks, widths 16/32/64 x width/16."""
+    return CifarResNet(110, num_classes, in_channels, width, shortcut)

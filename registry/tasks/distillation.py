@@ -77,19 +77,26 @@ def continuation_kd_loss(
     return psi * hard(student, labels) + (1 - psi) * distil
 
 
-def _teacher_key(ctx: RunContext, teacher: Component, config: TrainConfig) -> str:
-    return stable_hash({"kind": "teacher", "dataset": ctx.dataset.model_dump(), "teacher": teacher.model_dump(), "train": config.__dict__, "seed": ctx.seed})
+def _teacher_key(ctx: RunContext, teacher: Component, config: TrainConfig, seed: int) -> str:
+    return stable_hash({"kind": "teacher", "dataset": ctx.dataset.model_dump(), "teacher": teacher.model_dump(), "train": config.__dict__, "seed": seed})
 
 
-def _load_or_train_teacher(ctx: RunContext, teacher: Component, config: TrainConfig) -> tuple[nn.Module, ExtraRun]:
-    """The teacher for this run: from the cache when trained before, else trained and cached."""
+def _load_or_train_teacher(ctx: RunContext, teacher: Component, config: TrainConfig, seed: int) -> tuple[nn.Module, ExtraRun]:
+    """The teacher trained with ``seed``: from the cache when trained before, else trained and cached.
+
+    It is built and trained on its own torch random stream (seeded with ``seed``, then the run's
+    stream is restored), so the student that follows starts from the same state whether the teacher
+    was trained in this run or loaded: a run's numbers never depend on what the cache held."""
     assert ctx.build_model is not None
-    key = _teacher_key(ctx, teacher, config)
+    key = _teacher_key(ctx, teacher, config, seed)
     folder = ctx.cache_dir / "teachers" / key
-    model = ctx.build_model(teacher).to(ctx.device)
-    data = model_inputs(ctx, model)
     summary_path = folder / "summary.json"
-    with contextlib.ExitStack() as held:
+    trained_here = False
+    devices = [ctx.device] if ctx.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices), contextlib.ExitStack() as held:
+        torch.manual_seed(seed)
+        model = ctx.build_model(teacher).to(ctx.device)
+        data = model_inputs(ctx, model)
         if not summary_path.is_file():
             held.enter_context(_exclusive(folder))  # another process may be training it: wait, then look again
         if summary_path.is_file():
@@ -97,16 +104,20 @@ def _load_or_train_teacher(ctx: RunContext, teacher: Component, config: TrainCon
             summary = json.loads(summary_path.read_text())
         else:
             started = time.monotonic()
-            history = fit(model, data, ctx, supervised_loss(data), config, f"teacher {teacher.name}", select=selection(data, ctx, config.eval_batch_size))
+            teacher_ctx = replace(ctx, seed=seed)
+            history = fit(model, data, teacher_ctx, supervised_loss(data), config, f"teacher {teacher.name}",
+                          select=selection(data, teacher_ctx, config.eval_batch_size))
             summary = {
-                "metrics": evaluate(model, data, ctx, config.eval_batch_size),
+                "metrics": evaluate(model, data, teacher_ctx, config.eval_batch_size),
                 "duration_s": time.monotonic() - started,
                 "best_epoch": history.best_epoch,
                 "train_images_per_s": history.images_per_s,
             }
             _write_atomic(folder, model, summary)
+            trained_here = True
     params = {"method": "teacher", **config.__dict__}
-    extra = ExtraRun(key, teacher, "teacher", params, summary["metrics"], summary["duration_s"], {"best_epoch": summary["best_epoch"], "train_images_per_s": summary.get("train_images_per_s"), "cache": str(folder)})
+    info = {"best_epoch": summary["best_epoch"], "train_images_per_s": summary.get("train_images_per_s"), "cache": str(folder)}
+    extra = ExtraRun(key, teacher, "teacher", params, summary["metrics"], summary["duration_s"], seed, trained_here, info)
     model.eval()
     for parameter in model.parameters():
         parameter.requires_grad_(False)
@@ -142,6 +153,7 @@ def distillation(
     teacher: Component | None = None,
     teacher_epochs: PositiveInt | None = None,
     teacher_lr: PositiveFloat | None = None,
+    teacher_seed: int | None = None,
     epochs: PositiveInt = 30,
     lr: PositiveFloat = 0.1,
     batch_size: PositiveInt = 64,
@@ -161,7 +173,10 @@ def distillation(
     vanilla_kd uses ``temperature`` and ``alpha``; continuation_kd and annealing_kd use ``t_max``,
     ``margin`` (m, not stated in the paper; default 0.1 per logit) and ``psi_ramp`` (default 3/4
     of the epochs, the paper's 150 of 200 on CIFAR). annealing_kd (Jafarpour et al. 2021) is the
-    same loss with m = 0 and psi a step at ``psi_ramp``: pure annealed distillation, then pure CE."""
+    same loss with m = 0 and psi a step at ``psi_ramp``: pure annealed distillation, then pure CE.
+    ``teacher_seed`` trains one teacher with that seed for every seed of the sweep (the students'
+    seeds vary, the teacher is fixed, as a paper distils from one trained teacher); unset, each
+    seed trains its own teacher, so the seeds' spread includes the teacher's."""
     assert ctx.build_model is not None
     if method != "student_only" and teacher is None:
         raise ValueError(f"method {method!r} needs task.params.teacher")
@@ -170,7 +185,7 @@ def distillation(
     teacher_model: nn.Module | None = None
     if teacher is not None and method != "student_only":
         teacher_config = TrainConfig(teacher_epochs or epochs, teacher_lr or lr, batch_size, weight_decay, momentum, schedule, optimizer)
-        teacher_model, teacher_run = _load_or_train_teacher(ctx, teacher, teacher_config)
+        teacher_model, teacher_run = _load_or_train_teacher(ctx, teacher, teacher_config, ctx.seed if teacher_seed is None else teacher_seed)
         extra_runs.append(teacher_run)
     ramp = psi_ramp if psi_ramp is not None else 0.75 * epochs
 
@@ -178,19 +193,20 @@ def distillation(
     data = model_inputs(ctx, student)
     if teacher_model is not None:
         same_tokenizer(teacher_model, student)
-    if teacher_model is not None and isinstance(data.train.x, Fields) and type(data).augment is TensorData.augment:
-        # inputs that are never augmented (text) give the same teacher output every epoch: compute it once
-        logits = torch.from_numpy(predict(teacher_model, data.train, ctx, config.eval_batch_size)).to(ctx.device)
-        data = replace(data, train=Split(Fields(**data.train.x.tensors, teacher_logits=logits), data.train.y))
     hard = supervised_loss(data)
     if method == "vanilla_kd" and is_regression(data):
         raise ValueError("vanilla_kd matches class probabilities; for a regression task use continuation_kd or annealing_kd")
+    if teacher_model is not None and type(data).augment is TensorData.augment:
+        # inputs that are never augmented (digits, text) give the same teacher output every epoch:
+        # compute it once and draw it with each batch's labels
+        logits = torch.from_numpy(predict(teacher_model, data.train, ctx, config.eval_batch_size)).to(ctx.device)
+        data = replace(data, train=Split(data.train.x, Fields(labels=data.train.y, teacher_logits=logits)))
 
-    def loss_fn(epoch: int, x: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def loss_fn(epoch: int, x: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor | Fields) -> torch.Tensor:
         if teacher_model is None:
             return hard(epoch, x, logits, labels)
-        if isinstance(x, Fields) and "teacher_logits" in x.keys():
-            target = x["teacher_logits"]
+        if isinstance(labels, Fields):
+            target, labels = labels["teacher_logits"], labels["labels"]
         else:
             with torch.no_grad(), autocast(ctx):
                 target = teacher_model(x).float()
@@ -210,5 +226,7 @@ def distillation(
     info = {"best_epoch": history.best_epoch, "train_images_per_s": history.images_per_s, "history": history.history}
     if extra_runs:
         info["teacher_run_id"] = extra_runs[0].run_id
+        if extra_runs[0].trained_here:  # on the teacher's record, and not counted in this run's duration_s
+            info["teacher_training_s"] = extra_runs[0].duration_s
     cases = test_cases(student, data, ctx, config.eval_batch_size)
     return TaskResult(evaluate(student, data, ctx, config.eval_batch_size), info, extra_runs, cases=cases)
