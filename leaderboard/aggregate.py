@@ -28,7 +28,7 @@ from specs.hashing import stable_hash
 
 BOARD = ["track", "task", "dataset", "metric"]
 LEADERBOARD_COLUMNS = [
-    *BOARD, "entry", "label", "model", "method", "reference", "configs", "mean", "std", "n", "ci_low", "ci_high",
+    *BOARD, "entry", "label", "spec_name", "model", "method", "reference", "configs", "mean", "std", "n", "ci_low", "ci_high",
     "rank", "tied", "higher_is_better", "failed", "citation",
 ]
 INTERVAL = "95% CI: Student t over seeds, clipped to the metric's range"
@@ -213,6 +213,7 @@ def _published(store: Store, filters: Filters) -> pd.DataFrame:
     rows = rows[filters.keeps_metric(rows["metric"])] if not rows.empty else rows
     rows["entry"] = ["published:" + stable_hash([s, m], 12) for s, m in zip(rows["source"], rows["model"])]
     rows["label"] = rows["model"]
+    rows["spec_name"] = None
     rows["reference"] = True
     rows["configs"] = 0
     rows["std"] = rows["ci_low"] = rows["ci_high"] = float("nan")

@@ -108,7 +108,7 @@ class Store:
     def ingest(self, records: Iterable[tuple[RunRecord, float]], tags: dict[str, tuple[list[str], float | None]] | None = None) -> int:
         """Insert or replace each (record, record file mtime) in one transaction; returns how many.
         ``tags`` (run id -> (tags, tags file mtime)) replaces those runs' tags."""
-        batch = list(records)
+        batch = list({record.run_id: (record, mtime) for record, mtime in records}.values())  # a run listed twice: the last
         if not batch:
             return 0
         tags = tags or {}
@@ -129,10 +129,11 @@ class Store:
                 info[metric] = (higher, lower, upper)
         metric_info = pd.DataFrame([(m, *v) for m, v in info.items()], columns=["metric", "higher_is_better", "lower", "upper"])
         tag_rows = pd.DataFrame([(run, tag) for run, (names, _) in tags.items() for tag in names], columns=["run_id", "tag"])
-        with self._transaction():
-            for name, frame in (("new_runs", runs), ("new_metrics", metrics), ("new_cases", cases), ("new_info", metric_info), ("new_tags", tag_rows)):
-                self.con.register(name, frame)
-            try:
+        frames = {"new_runs": runs, "new_metrics": metrics, "new_cases": cases, "new_info": metric_info, "new_tags": tag_rows}
+        for name, frame in frames.items():
+            self.con.register(name, frame)
+        try:
+            with self._transaction():
                 for table in ("metrics", "cases", "runs"):
                     self.con.execute(f"DELETE FROM {table} WHERE run_id IN (SELECT run_id FROM new_runs)")
                 self.con.execute("DELETE FROM tags WHERE run_id IN (SELECT run_id FROM new_runs)")
@@ -142,9 +143,9 @@ class Store:
                 self.con.execute("INSERT OR REPLACE INTO metric_info SELECT metric, higher_is_better, lower, upper FROM new_info")
                 self.con.execute("INSERT INTO tags SELECT run_id, tag FROM new_tags")
                 self._relabel(runs[["track", "spec_name", "reference"]].drop_duplicates().itertuples(index=False))
-            finally:
-                for name in ("new_runs", "new_metrics", "new_cases", "new_info", "new_tags"):
-                    self.con.unregister(name)
+        finally:
+            for name in frames:
+                self.con.unregister(name)
         return len(batch)
 
     def remove(self, run_ids: Iterable[str]) -> int:
@@ -152,9 +153,9 @@ class Store:
         gone = pd.DataFrame({"run_id": sorted(set(run_ids))})
         if gone.empty:
             return 0
-        with self._transaction():
-            self.con.register("gone", gone)
-            try:
+        self.con.register("gone", gone)
+        try:
+            with self._transaction():
                 groups = self.con.execute(
                     "SELECT DISTINCT track, spec_name, reference FROM runs WHERE run_id IN (SELECT run_id FROM gone)"
                 ).fetchall()
@@ -162,8 +163,8 @@ class Store:
                 for table in ("metrics", "cases", "tags", "runs"):
                     self.con.execute(f"DELETE FROM {table} WHERE run_id IN (SELECT run_id FROM gone)")
                 self._relabel(groups)
-            finally:
-                self.con.unregister("gone")
+        finally:
+            self.con.unregister("gone")
         return int(count)
 
     def set_tags(self, run_id: str, tags: list[str], mtime: float | None) -> None:

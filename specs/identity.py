@@ -74,11 +74,12 @@ def compact(value: Any) -> str:
 
 
 def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested mappings as dotted keys (``task.params.method``); lists stay values."""
+    """Nested mappings as dotted keys (``task.params.method``); lists stay values; an empty mapping
+    (``params: {}``) says nothing and gives no key."""
     out: dict[str, Any] = {}
     for key, value in data.items():
         path = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
+        if isinstance(value, Mapping):
             out.update(_flatten(value, f"{path}."))
         else:
             out[path] = json.loads(canonical_json(value)) if isinstance(value, (list, dict)) else value

@@ -31,7 +31,7 @@ def make_record(
         "task": {"name": task, "params": {"method": method} if method else {}}, "seeds": [seed],
     }
     return RunRecord(
-        run_id=run_id or f"{track}-{task}-{dataset}-{model}-{method}-{stable_hash(params or {}, 6)}-{seed}",
+        run_id=run_id or f"{track}-{task}-{dataset}-{model}-{method}-{stable_hash([spec_name, params or {}], 6)}-{seed}",
         spec_name=spec_name, track=track, task=task, dataset=dataset, model=model, method=method,
         seed=seed, reference=method == "teacher" if reference is None else reference, bounds=bounds or {}, status=status, error=error if error is not None or status == "ok" else "RuntimeError: boom",
         started_at=started_at or f"2024-05-01T12:00:{seed:02d}+00:00", duration_s=1.5 + seed,

@@ -177,3 +177,85 @@ def test_confidence_level_is_a_parameter(filled):
     half90 = stats.t.ppf(0.95, 2) * row90["std"] / math.sqrt(3)
     assert row90["ci_high"] - row90["mean"] == pytest.approx(half90)
     assert row90["ci_high"] < row95["ci_high"]
+
+
+# ---------------------------------------------------------------- a board row is one configuration
+
+
+@pytest.fixture
+def sweep(store, record):
+    """One spec sweeping a hidden size (16, 64) of one model and method, 3 seeds each; a second spec
+    with the same model and method; a teacher that beats them all."""
+    rows = []
+    for hidden, values in ((16, (0.80, 0.82, 0.84)), (64, (0.90, 0.91, 0.95))):
+        rows += [record("mlp", "vanilla_kd", s, metrics={"test": {"accuracy": v}}, params={"hidden": hidden}, spec_name="sweep",
+                        bounds={"accuracy": (0.0, 1.0)}) for s, v in enumerate(values)]
+    rows += [record("mlp", "vanilla_kd", s, metrics={"test": {"accuracy": v}}, params={"hidden": 16}, spec_name="other-spec",
+                    bounds={"accuracy": (0.0, 1.0)}) for s, v in enumerate((0.50, 0.55, 0.60))]
+    rows += [record("resnet20", "teacher", s, metrics={"test": {"accuracy": 0.99}}, spec_name="sweep") for s in range(3)]
+    store.ingest((r, 1.0) for r in rows)
+    return store
+
+
+def test_a_swept_parameter_gives_one_row_per_value_and_specs_are_not_pooled(sweep):
+    board = leaderboard(sweep).query("metric == 'accuracy' and not reference")
+    assert sorted(board["label"]) == ["other-spec", "sweep[hidden=16]", "sweep[hidden=64]"]
+    assert board["n"].tolist() == [3, 3, 3] and board["configs"].tolist() == [1, 1, 1]
+    wide = board[board["label"] == "sweep[hidden=64]"].iloc[0]
+    assert wide["mean"] == pytest.approx(np.mean([0.90, 0.91, 0.95])) and wide["rank"] == 1
+    assert set(board["model"]) == {"mlp"} and set(board["method"]) == {"vanilla_kd"}  # still columns
+
+
+def test_pooling_is_asked_for_by_name_and_says_how_many_configurations(sweep):
+    pooled = leaderboard(sweep, group_by=["model", "method"]).query("metric == 'accuracy' and not reference")
+    assert len(pooled) == 1
+    row = pooled.iloc[0]
+    assert row["configs"] == 3 and row["n"] == 9 and row["entry"].startswith("pooled:")
+    assert row["mean"] == pytest.approx(np.mean([0.80, 0.82, 0.84, 0.90, 0.91, 0.95, 0.50, 0.55, 0.60]))
+    by_spec = leaderboard(sweep, group_by=["spec"]).query("metric == 'accuracy' and not reference")
+    assert sorted(zip(by_spec["spec_name"], by_spec["configs"], by_spec["n"])) == [("other-spec", 1, 3), ("sweep", 2, 6)]
+
+
+def test_a_reference_is_unranked_and_never_the_leader(sweep):
+    board = leaderboard(sweep).query("metric == 'accuracy'")
+    teacher = board[board["method"] == "teacher"].iloc[0]
+    assert teacher["reference"] and pd.isna(teacher["rank"]) and teacher["mean"] == pytest.approx(0.99)
+    assert board.iloc[0]["label"] == "sweep[hidden=64]" and board.iloc[0]["rank"] == 1  # the best competitor leads
+    assert board.iloc[-1]["method"] == "teacher"  # references come after the competitors
+
+
+def test_intervals_of_bounded_metrics_stay_inside_their_bounds(store, record):
+    values = (0.99, 1.0, 1.0)
+    store.ingest((record("m", "x", s, metrics={"test": {"accuracy": v, "loss": v}}, bounds={"accuracy": (0.0, 1.0)}), 1.0) for s, v in enumerate(values))
+    board = leaderboard(store).set_index("metric")
+    half = stats.t.ppf(0.975, 2) * np.std(values, ddof=1) / math.sqrt(3)
+    assert np.mean(values) + half > 1  # the plain t-interval would pass 1 ...
+    assert board.loc["accuracy", "ci_high"] == 1.0  # ... the board's stops at the bound
+    assert board.loc["accuracy", "ci_low"] == pytest.approx(np.mean(values) - half)  # the other side is the t-interval's
+    assert board.loc["loss", "ci_high"] == pytest.approx(np.mean(values) + half)  # an unbounded metric is not clipped
+
+
+def test_entries_the_seeds_cannot_tell_from_the_leader_are_tied(store, record):
+    spread = {"leader": (0.90, 0.92, 0.94), "close": (0.86, 0.90, 0.92), "far": (0.50, 0.51, 0.52)}
+    store.ingest((record("m", name, s, metrics={"test": {"accuracy": v}}), 1.0) for name, values in spread.items() for s, v in enumerate(values))
+    board = leaderboard(store).set_index("method")
+    assert board.loc["leader", "rank"] == 1 and not board.loc["leader", "tied"]
+    assert board.loc["close", "ci_high"] >= board.loc["leader", "ci_low"] and board.loc["close", "tied"]
+    assert board.loc["far", "ci_high"] < board.loc["leader", "ci_low"] and not board.loc["far", "tied"]
+
+
+def test_filters_by_metric_dataset_model_method_and_tag(filled, store):
+    from leaderboard.filters import Filters
+
+    def entries(**given):
+        board = leaderboard(filled, filters=Filters(**given))
+        return sorted(set(zip(board["dataset"], board["model"], board["method"], board["metric"])))
+
+    assert {m for *_, m in entries(metrics=("loss",))} == {"loss"}
+    assert {d for d, *_ in entries(datasets=("cifar10",))} == {"cifar10"}
+    assert {m for _, m, *_ in entries(models=("small_cnn", "resnet20"))} == {"small_cnn", "resnet20"}
+    assert {m for _, _, m, _ in entries(methods=("continuation_kd",))} == {"continuation_kd"}
+    run = filled.query("SELECT run_id FROM runs WHERE model = 'resnet20'").run_id[0]
+    filled.set_tags(run, ["best"], None)
+    assert entries(tags=("best",)) == [("digits", "resnet20", "vanilla_kd", "accuracy"), ("digits", "resnet20", "vanilla_kd", "loss")]
+    assert entries(tags=("nothing-tagged",)) == []

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -216,3 +217,90 @@ def test_per_case_values_are_ingested_once(store, record):
     store.ingest([(run, 1.0)])
     store.ingest([(run, 2.0)])
     assert store.query("SELECT case_id, value FROM cases ORDER BY case_id").values.tolist() == [[0, 1.0], [1, 0.0], [2, 1.0], [3, 0.0]]
+
+
+# ---------------------------------------------------------------- the store follows the results folder
+
+
+def test_a_run_folder_removed_by_hand_leaves_every_board(store, records, tmp_path):
+    from leaderboard.aggregate import leaderboard
+
+    results = tmp_path / "results"
+    for record in records:
+        write_record(results, record)
+    store.sync(results)
+    gone = next(r for r in records if r.status == "ok")
+    seeds = lambda: leaderboard(store).query("entry == @entry", local_dict={"entry": gone.config_id})["n"].tolist()  # noqa: E731
+    before = seeds()
+    shutil.rmtree(results / "runs" / gone.run_id)
+    store.sync(results)
+    for table in ("runs", "metrics", "cases", "tags"):
+        assert store.query(f"SELECT count(*) AS n FROM {table} WHERE run_id = ?", [gone.run_id]).n[0] == 0
+    assert seeds() == [n - 1 for n in before if n > 1]  # one seed fewer, or the entry gone with its last run
+
+
+def test_tags_are_read_from_beside_the_record_and_follow_its_file(store, records, tmp_path):
+    results = tmp_path / "results"
+    for record in records:
+        write_record(results, record)
+    (results / "runs" / records[0].run_id / "tags.json").write_text('["paper", "best"]')
+    store.sync(results)
+    assert store.query("SELECT tag FROM tags ORDER BY tag")["tag"].tolist() == ["best", "paper"]
+    (results / "runs" / records[0].run_id / "tags.json").unlink()
+    store.sync(results)
+    assert store.query("SELECT count(*) AS n FROM tags").n[0] == 0
+
+
+def test_a_store_of_an_older_schema_is_rebuilt_from_the_records(tmp_path, records):
+    results = tmp_path / "results"
+    for record in records:
+        write_record(results, record)
+    path = results / "podium.duckdb"
+    import duckdb
+
+    old = duckdb.connect(str(path))  # what schema 1 looked like: no version table, runs without config_id
+    old.execute("CREATE TABLE runs (run_id VARCHAR PRIMARY KEY, spec_name VARCHAR, track VARCHAR, model VARCHAR, method VARCHAR)")
+    old.execute("INSERT INTO runs VALUES ('stale', 's', 'kd', 'm', 'x')")
+    old.close()
+    with Store(path) as store:
+        assert store.rebuilt
+        store.sync(results)
+        assert sorted(store.query("SELECT run_id FROM runs").run_id) == sorted(r.run_id for r in records)
+        assert store.query("SELECT count(*) AS n FROM configs").n[0] >= 1
+    with Store(path) as store:
+        assert not store.rebuilt  # current now
+
+
+def test_a_damaged_database_file_is_rebuilt_not_fatal(tmp_path, records):
+    results = tmp_path / "results"
+    for record in records:
+        write_record(results, record)
+    path = results / "podium.duckdb"
+    path.write_bytes(b"this is not a duckdb file at all" * 100)
+    with Store(path) as store:
+        assert store.rebuilt
+        assert store.sync(results) == len(records)
+
+
+def test_published_tables_kept_in_the_folder_survive_a_rebuild(tmp_path, records):
+    from leaderboard.store import keep_published
+    from specs.published import PublishedRow, PublishedTable
+
+    results = tmp_path / "results"
+    write_record(results, records[0])
+    table = PublishedTable(track="kd", citation="Someone 2022", rows=[PublishedRow(task="distillation", dataset="digits", model="m", metric="accuracy", value=0.9)])
+    keep_published(results, table, "/specs/published.yaml")
+    with Store(results / "podium.duckdb") as store:
+        store.sync(results)
+    (results / "podium.duckdb").unlink()
+    with Store(results / "podium.duckdb") as store:
+        store.sync(results)
+        assert store.query("SELECT citation, value FROM published").values.tolist() == [["Someone 2022", 0.9]]
+
+
+def test_a_version_1_record_gets_its_configuration_and_the_teacher_is_a_reference(tmp_path, record):
+    teacher = record("resnet20", "teacher", 0, metrics={"test": {"accuracy": 0.9}}, reference=False)
+    legacy = {k: v for k, v in teacher.model_dump(mode="json").items() if k not in ("config_id", "reference", "bounds")}
+    legacy["record_version"] = 1
+    read = type(teacher).model_validate(legacy)
+    assert read.reference and read.config_id == teacher.config_id
