@@ -64,7 +64,7 @@ def leaderboard(
     keys = _key_sql(fields)
     values = store.query(
         f"""
-        SELECT r.track, r.task, r.dataset, m.metric, {keys}, bool_or(r.reference) AS reference,
+        SELECT r.track, r.task, r.dataset, m.metric, {keys}, r.reference,
                count(DISTINCT r.config_id) AS configs, avg(m.value) AS mean, stddev_samp(m.value) AS std, count(*) AS n,
                coalesce(bool_and(i.higher_is_better), true) AS higher_is_better, any_value(i.lower) AS lower, any_value(i.upper) AS upper
         FROM runs r JOIN metrics m USING (run_id) LEFT JOIN metric_info i USING (metric) LEFT JOIN configs c USING (config_id)
@@ -79,7 +79,7 @@ def leaderboard(
     values = values[filters.keeps_metric(values["metric"])] if not values.empty else values
     failed = store.query(
         f"""
-        SELECT r.track, r.task, r.dataset, {keys}, bool_or(r.reference) AS reference, count(*) AS failed
+        SELECT r.track, r.task, r.dataset, {keys}, r.reference, count(*) AS failed
         FROM runs r LEFT JOIN configs c USING (config_id)
         WHERE r.status = 'failed' {where}
         GROUP BY ALL
