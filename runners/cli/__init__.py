@@ -64,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except click.UsageError as err:  # Click's own: an unknown option, a missing argument, a bad choice
         hint = f" (see `{err.ctx.command_path} --help`)" if err.ctx is not None else ""
-        print(f"error: {err.format_message()}{hint}", file=sys.stderr)
+        print(f"error: {err.format_message().rstrip('.')}{hint}", file=sys.stderr)
         return EXIT_USAGE
     except click.exceptions.Exit as done:  # --help, --version
         return done.exit_code
