@@ -74,11 +74,14 @@ def compact(value: Any) -> str:
 
 
 def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested mappings as dotted keys (``task.params.method``); lists stay values."""
+    """Nested mappings as dotted keys (``task.params.method``); lists stay values. An empty mapping
+    says nothing a label needs (``model.params: {}`` beside ``model.params.width: 16`` is width unset)."""
     out: dict[str, Any] = {}
     for key, value in data.items():
         path = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
+        if isinstance(value, Mapping) and not value:
+            continue
+        if isinstance(value, Mapping):
             out.update(_flatten(value, f"{path}."))
         else:
             out[path] = json.loads(canonical_json(value)) if isinstance(value, (list, dict)) else value
