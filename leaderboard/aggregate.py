@@ -61,7 +61,7 @@ def leaderboard(
     filters = filters or Filters(track=track)
     fields = check_grouping(group_by)
     where, params = filters.runs_sql()
-    keys = _key_sql(fields)
+    keys = entry_sql(fields)
     values = store.query(
         f"""
         SELECT r.track, r.task, r.dataset, m.metric, {keys}, r.reference,
@@ -96,8 +96,11 @@ def leaderboard(
     return _ordered(board)[LEADERBOARD_COLUMNS]
 
 
-def _key_sql(fields: list[str]) -> str:
-    """SELECT expressions of an entry's identity columns: the configuration, or the pooled fields."""
+def entry_sql(fields: list[str]) -> str:
+    """SELECT expressions of an entry's identity columns (entry, label, model, method, spec_name) over
+    runs ``r`` joined to configs ``c``: the configuration, or the pooled fields (``*`` where a pooled
+    row mixes values of a field it is not grouped by). Pooled rows get their entry and label from
+    ``name_pooled``. Group the query with ``GROUP BY ALL``."""
     if not fields:
         return "r.config_id AS entry, any_value(c.label) AS label, any_value(r.model) AS model, coalesce(any_value(r.method), '') AS method, any_value(r.spec_name) AS spec_name"
     chosen = {name: f"coalesce(r.{column}, '')" for name, column in GROUPINGS.items() if name in fields}
@@ -112,14 +115,21 @@ def _entries(values: pd.DataFrame, failed: pd.DataFrame, fields: list[str]) -> p
     by = ["track", "task", "dataset", "reference", *(["entry"] if not fields else ["spec_name" if f == "spec" else f for f in fields])]
     if fields:
         for frame in (values, failed):
-            names = [frame["spec_name" if f == "spec" else f].astype(str) for f in fields]
-            frame["label"] = [" ".join(parts) for parts in zip(*names)] if len(frame) else []
-            frame["entry"] = ["pooled:" + stable_hash(list(parts), 12) for parts in zip(*names)] if len(frame) else []
+            name_pooled(frame, fields)
     board = values.merge(failed[[*by, "failed"]], on=by, how="left") if not values.empty else values.assign(failed=0)
     board["failed"] = board["failed"].fillna(0).astype(int)
     board["n"] = board["n"].astype(int)
     board["configs"] = board["configs"].astype(int)
     return board
+
+
+def name_pooled(frame: pd.DataFrame, fields: list[str]) -> None:
+    """Give pooled rows (``fields`` of ``GROUPINGS``) their entry, ``pooled:<hash of the field values>``
+    (the same wherever those values are, e.g. one model and method on several datasets), and their
+    label, the values joined by spaces."""
+    names = [frame["spec_name" if f == "spec" else f].astype(str) for f in fields]
+    frame["label"] = [" ".join(parts) for parts in zip(*names)] if len(frame) else []
+    frame["entry"] = ["pooled:" + stable_hash(list(parts), 12) for parts in zip(*names)] if len(frame) else []
 
 
 def _intervals(board: pd.DataFrame, confidence: float) -> pd.DataFrame:

@@ -1,14 +1,33 @@
 """Challenge rankings over the store: per-case values of a track's runs as (algorithm x case)
-matrices, ranked with their bootstrap stability (see ``leaderboard.ranking``)."""
+matrices, ranked with their bootstrap stability (see ``leaderboard.ranking``).
+
+An algorithm is one configuration (the runs whose resolved specs differ only in the seed), its
+per-case values averaged over its seeds, shown by its label, model and method. References (a
+distillation teacher) are not participants and are left out. Pooling configurations into coarser
+algorithms (``group_by=["model", "method"]``) is something a caller asks for by name; such a
+board says so (``Board.pooled``), and each algorithm how many configurations it holds.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
 
+from leaderboard.aggregate import check_grouping, entry_sql, name_pooled
 from leaderboard.ranking import Method, Stability, bootstrap, consensus
 from leaderboard.store import Store
+
+
+class Algorithm(NamedTuple):
+    """A ranked entry: a configuration (``entry`` is its config id) or a pooled row (``pooled:<hash>``)."""
+
+    label: str
+    model: str
+    method: str
+    entry: str
+    configs: int = 1  # configurations it holds: 1, or more when pooled
 
 
 @dataclass(frozen=True)
@@ -17,59 +36,92 @@ class Board:
 
     task: str
     dataset: str
-    algorithms: list[tuple[str, str]]  # (model, method)
+    algorithms: list[Algorithm]
     values: np.ndarray  # (A, K), mean over seeds per case
     higher_is_better: bool
     stability: Stability
+    pooled: tuple[str, ...] = ()  # the group_by fields when configurations were pooled on purpose; () per configuration
+
+    @property
+    def note(self) -> str:
+        """What an algorithm is on this board, in one line."""
+        if self.pooled:
+            counts = [a.configs for a in self.algorithms]
+            return (f"pooled by {','.join(self.pooled)}: each algorithm pools the configurations sharing its "
+                    f"{' and '.join(self.pooled)} ({min(counts)} to {max(counts)} per algorithm); references left out")
+        return "each algorithm is one configuration, its per-case values averaged over its seeds; references left out"
 
     def table(self) -> pd.DataFrame:
-        """Rank, mean value, the bootstrap rank distribution (median, 95% interval, share ranked first)."""
+        """Rank, label, model, method (configs when pooled), mean value, the bootstrap rank distribution
+        (median, 95% interval, share ranked first)."""
         boot = self.stability.bootstrap_ranks
         low, median, high = np.percentile(boot, [2.5, 50, 97.5], axis=0)
         frame = pd.DataFrame({
-            "rank": self.stability.ranks, "model": [a[0] for a in self.algorithms], "method": [a[1] for a in self.algorithms],
+            "rank": self.stability.ranks, "label": [a.label for a in self.algorithms],
+            "model": [a.model for a in self.algorithms], "method": [a.method for a in self.algorithms],
+            **({"configs": [a.configs for a in self.algorithms]} if self.pooled else {}),
             "mean": np.nanmean(self.values, axis=1), "bootstrap median rank": median,
             "95% rank interval": [f"[{lo:g}, {hi:g}]" for lo, hi in zip(low, high)], "P(first)": (boot == 1).mean(axis=0),
         })
-        return frame.sort_values(["rank", "model", "method"]).reset_index(drop=True)
+        return frame.sort_values(["rank", "label", "model", "method"]).reset_index(drop=True)
 
 
-def challenge_boards(store: Store, track: str, metric: str, method: Method = "mean", resamples: int = 1000, seed: int = 0) -> list[Board]:
-    """Every (task, dataset) of ``track`` whose runs stored per-case ``metric`` values, ranked."""
+def challenge_boards(
+    store: Store, track: str, metric: str, method: Method = "mean", resamples: int = 1000, seed: int = 0, *,
+    group_by: Sequence[str] | None = None,
+) -> list[Board]:
+    """Every (task, dataset) of ``track`` whose competing runs stored per-case ``metric`` values for
+    two or more algorithms, ranked. ``group_by`` (fields of ``leaderboard.aggregate.GROUPINGS``:
+    spec, model, method) pools configurations; ``GroupingError`` names an unknown field."""
+    fields = check_grouping(group_by)
     cases = store.query(
-        """
-        SELECT r.task, r.dataset, r.model, coalesce(r.method, '') AS method, c.case_id, avg(c.value) AS value
-        FROM runs r JOIN cases c USING (run_id)
-        WHERE r.status = 'ok' AND r.track = ? AND c.metric = ?
+        f"""
+        SELECT r.task, r.dataset, {entry_sql(fields)}, count(DISTINCT r.config_id) AS configs, k.case_id, avg(k.value) AS value
+        FROM runs r JOIN cases k USING (run_id) LEFT JOIN configs c USING (config_id)
+        WHERE r.status = 'ok' AND r.track = ? AND k.metric = ? AND NOT coalesce(r.reference, false)
         GROUP BY ALL
         """,
         [track, metric],
     )
+    if fields and not cases.empty:
+        name_pooled(cases, fields)
     direction = store.con.execute("SELECT higher_is_better FROM metric_info WHERE metric = ?", [metric]).fetchone()
     higher = True if direction is None else bool(direction[0])
     boards = []
     for (task, dataset), rows in cases.groupby(["task", "dataset"], sort=True):
-        matrix = rows.pivot_table(index=["model", "method"], columns="case_id", values="value")  # missing cases -> NaN
+        rows = rows.assign(label=rows["label"].fillna(rows["entry"]))
+        matrix = rows.pivot_table(index="entry", columns="case_id", values="value")  # missing cases -> NaN
         if len(matrix) < 2:
             continue
+        about = rows.groupby("entry").agg(label=("label", "first"), model=("model", "first"), method=("method", "first"), configs=("configs", "max"))
+        algorithms = [Algorithm(str(a.label), str(a.model), str(a.method), str(entry), int(a.configs))
+                      for entry, a in about.loc[matrix.index].iterrows()]
         values = matrix.to_numpy(float)
         stability = bootstrap(values, higher, method, resamples=resamples, seed=seed)
-        boards.append(Board(task, dataset, list(matrix.index), values, higher, stability))
+        boards.append(Board(task, dataset, algorithms, values, higher, stability, tuple(fields)))
     return boards
 
 
 def consensus_table(boards: list[tuple[str, Board]]) -> pd.DataFrame:
     """One ranking from several (metric, board) rankings: each algorithm's mean rank over them,
     ranked (a consensus, as challengeR merges tasks); an algorithm absent from a board takes that
-    board's worst rank plus one, as a missing result counts worst."""
-    algorithms = sorted({a for _, board in boards for a in board.algorithms})
+    board's worst rank plus one, as a missing result counts worst.
+
+    Algorithms are matched by their entry: a configuration is the same on every metric of its task
+    and dataset (a dataset is part of a configuration, so another dataset holds other ones); a
+    pooled algorithm is the same wherever its pooled values are (one model and method across datasets)."""
+    known: dict[str, Algorithm] = {}
+    for _, board in boards:
+        for algorithm in board.algorithms:
+            known.setdefault(algorithm.entry, algorithm)
+    algorithms = sorted(known.values())
     rankings, columns = [], {}
     for metric, board in boards:
-        position = dict(zip(board.algorithms, board.stability.ranks))
+        position = {a.entry: r for a, r in zip(board.algorithms, board.stability.ranks)}
         worst = len(board.algorithms) + 1
-        ranks = np.array([position.get(a, worst) for a in algorithms], dtype=float)
+        ranks = np.array([position.get(a.entry, worst) for a in algorithms], dtype=float)
         rankings.append(ranks)
         columns[f"{board.task}/{board.dataset}/{metric}"] = ranks.astype(int)
-    frame = pd.DataFrame({"rank": consensus(rankings), "model": [a[0] for a in algorithms], "method": [a[1] for a in algorithms],
-                          "mean rank": np.mean(rankings, axis=0), **columns})
-    return frame.sort_values(["rank", "model", "method"]).reset_index(drop=True)
+    frame = pd.DataFrame({"rank": consensus(rankings), "label": [a.label for a in algorithms], "model": [a.model for a in algorithms],
+                          "method": [a.method for a in algorithms], "mean rank": np.mean(rankings, axis=0), **columns})
+    return frame.sort_values(["rank", "label", "model", "method"]).reset_index(drop=True)

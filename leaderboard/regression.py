@@ -1,9 +1,12 @@
 """The CI regression gate: a committed baseline of per-seed results, and the check of current
 results against it (``podium baseline save``, ``podium check``).
 
-A row is one (track, task, dataset, model, method, metric); its values are per seed, taken from
-successful runs (when a results folder holds several runs of one row and seed, the latest is the
-current one). A row regresses when it got worse beyond its tolerance, chosen in this order:
+A row is one (track, task, dataset, configuration, metric): a configuration is the runs whose
+resolved specs differ only in the seed (``config_id``), kept with its label, model and method for
+display. Its values are per seed, taken from successful runs (when a results folder holds several
+runs of one row and seed, the latest is the current one); current rows are matched to the
+baseline's by config id, so a changed spec is a new configuration, not a regression of the old one.
+A row regresses when it got worse beyond its tolerance, chosen in this order:
 
 1. ``--tolerance METRIC=abs:A`` or ``METRIC=rel:R`` on the command line;
 2. the spec's ``check: {METRIC: {abs: A}}`` (read from the runs' stored resolved specs);
@@ -39,15 +42,16 @@ from tabulate import tabulate
 from leaderboard.store import Store
 from specs.schema import Tolerance
 
-BASELINE_VERSION = 1
-KEY = ("track", "task", "dataset", "model", "method", "metric")
+BASELINE_VERSION = 2  # 2: a row per configuration; 1 pooled the configurations of a model and method
+KEY = ("track", "task", "dataset", "config_id", "metric")
+SHOWN = ("label", "model", "method")  # what names a row's configuration to a reader
 DURATION = "duration_s"  # pseudo-metric: a run's wall time in seconds, lower is better
 DEFAULT_ALPHA = 0.05
 FEW_SEEDS = Tolerance(rel=0.02)  # fewer than two seeds on a side: no test is possible
 TIMINGS = Tolerance(rel=0.5)  # 50% slower fails
 PROVENANCE = {"podium_version": "podium_version", "git_commit": "git_commit", "torch": "torch", "device": "device_name"}
 Verdict = Literal["ok", "improved", "regressed", "missing", "new"]
-Key = tuple[str, str, str, str, str, str]
+Key = tuple[str, str, str, str, str]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 
 
@@ -60,13 +64,15 @@ class ToleranceError(ValueError):
 
 
 class BaselineRow(BaseModel):
-    """One row's values per seed, and whether higher is better."""
+    """One configuration's values of one metric per seed, and whether higher is better."""
 
     model_config = ConfigDict(extra="forbid")
 
     track: str
     task: str
     dataset: str
+    config_id: str = Field(min_length=1)
+    label: str  # the configuration's label when the row was taken (labels can change; the id does not)
     model: str
     method: str
     metric: str
@@ -75,7 +81,11 @@ class BaselineRow(BaseModel):
 
     @property
     def key(self) -> Key:
-        return (self.track, self.task, self.dataset, self.model, self.method, self.metric)
+        return (self.track, self.task, self.dataset, self.config_id, self.metric)
+
+    @property
+    def shown(self) -> tuple[str, str, str]:
+        return (self.label, self.model, self.method)
 
 
 class Baseline(BaseModel):
@@ -83,7 +93,7 @@ class Baseline(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    podium_baseline: Literal[1] = BASELINE_VERSION  # the file format's version
+    podium_baseline: Literal[2] = BASELINE_VERSION  # the file format's version
     created_at: str
     split: str
     track: str | None = None  # None: every track of the results folder
@@ -95,7 +105,7 @@ class Baseline(BaseModel):
         seen: set[Key] = set()
         for row in self.rows:
             if row.key in seen:
-                raise ValueError(f"duplicate row {' / '.join(row.key)}")
+                raise ValueError(f"duplicate row {' / '.join(row.key)} ({row.label})")
             seen.add(row.key)
         return self
 
@@ -111,18 +121,20 @@ class Snapshot:
 
 
 def snapshot(store: Store, track: str | None = None, split: str = "test") -> Snapshot:
-    """Per-seed values of every row of ``split`` (and every entry's ``duration_s``) from successful runs."""
+    """Per-seed values of every configuration and metric of ``split`` (and every configuration's
+    ``duration_s``) from successful runs."""
     where, params = ("AND r.track = ?", [track]) if track else ("", [])
+    entry = "r.track, r.task, r.dataset, r.config_id, coalesce(c.label, r.spec_name) AS label, r.model, coalesce(r.method, '') AS method"
     runs = store.query(
         f"""
-        SELECT r.track, r.task, r.dataset, r.model, coalesce(r.method, '') AS method, m.metric, r.seed, m.value,
+        SELECT {entry}, m.metric, r.seed, m.value,
                coalesce(i.higher_is_better, true) AS higher_is_better, r.started_at, r.run_id, r.spec_json, r.env_json, r.device
-        FROM runs r JOIN metrics m USING (run_id) LEFT JOIN metric_info i USING (metric)
+        FROM runs r JOIN metrics m USING (run_id) LEFT JOIN metric_info i USING (metric) LEFT JOIN configs c USING (config_id)
         WHERE r.status = 'ok' AND m.split = ? {where}
         UNION ALL
-        SELECT r.track, r.task, r.dataset, r.model, coalesce(r.method, '') AS method, '{DURATION}' AS metric, r.seed,
+        SELECT {entry}, '{DURATION}' AS metric, r.seed,
                round(r.duration_s, 2) AS value, false AS higher_is_better, r.started_at, r.run_id, r.spec_json, r.env_json, r.device
-        FROM runs r WHERE r.status = 'ok' {where}
+        FROM runs r LEFT JOIN configs c USING (config_id) WHERE r.status = 'ok' {where}
         """,
         [split, *params, *params],
     )
@@ -130,7 +142,8 @@ def snapshot(store: Store, track: str | None = None, split: str = "test") -> Sna
     rows: dict[Key, BaselineRow] = {}
     checks: dict[Key, Tolerance] = {}
     for key, group in latest.groupby(list(KEY), sort=True):
-        row = BaselineRow(**dict(zip(KEY, key)), higher_is_better=bool(group["higher_is_better"].iloc[0]),
+        last = group.iloc[-1]
+        row = BaselineRow(**dict(zip(KEY, key)), **{name: str(last[name]) for name in SHOWN}, higher_is_better=bool(group["higher_is_better"].iloc[0]),
                           values={int(s): float(v) for s, v in sorted(zip(group["seed"], group["value"]))})
         rows[row.key] = row
         tolerance = _spec_tolerance(group["spec_json"].iloc[-1], row.metric)
@@ -186,6 +199,10 @@ def read_baseline(path: str | Path) -> Baseline:
         data = json.loads(file.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise BaselineError(f"{file}: not valid JSON: {err}") from None
+    if isinstance(data, dict) and data.get("podium_baseline") == 1:
+        again = f"podium baseline save{' --track ' + data['track'] if isinstance(data.get('track'), str) else ''} --out {file}"
+        raise BaselineError(f"{file}: a version-1 baseline, whose rows pooled the configurations of a model and method; "
+                            f"save a new one from results you trust with `{again}`") from None
     try:
         return Baseline.model_validate(data)
     except ValidationError as err:
@@ -211,6 +228,7 @@ class Comparison:
     """One compared row: its values on both sides, the rule that judged it, and the verdict."""
 
     key: Key
+    shown: tuple[str, str, str]  # label, model, method of the configuration (the current one's when both sides have it)
     higher_is_better: bool
     baseline: tuple[float, ...]
     current: tuple[float, ...]
@@ -219,7 +237,16 @@ class Comparison:
 
     @property
     def label(self) -> str:
-        return " / ".join(self.key)
+        """track / task / dataset / configuration label (model method) / metric."""
+        track, task, dataset, _, metric = self.key
+        label, model, method = self.shown
+        return f"{track} / {task} / {dataset} / {label} ({' '.join(p for p in (model, method) if p)}) / {metric}"
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        """Rows in reading order: by board, then configuration label, then metric."""
+        track, task, dataset, config_id, metric = self.key
+        return (track, task, dataset, *self.shown, config_id, metric)
 
     @property
     def difference(self) -> float:
@@ -267,7 +294,7 @@ def check(
         old, new = base.get(key), now.get(key)
         if old is None or new is None:
             row = old or new
-            compared[key] = Comparison(key, row.higher_is_better, _values(old), _values(new), "", "new" if old is None else "missing")
+            compared[key] = Comparison(key, row.shown, row.higher_is_better, _values(old), _values(new), "", "new" if old is None else "missing")
             continue
         tolerance, source = _chosen(key, current.checks, tolerances)
         if tolerance is None and min(len(old.values), len(new.values)) < 2:
@@ -280,7 +307,7 @@ def check(
             compared[key] = _fixed(old, new, tolerance, source)
     for comparison in _tested(tested, alpha):
         compared[comparison.key] = comparison
-    return CheckResult([compared[key] for key in sorted(compared)], alpha, allow_missing)
+    return CheckResult(sorted(compared.values(), key=lambda c: c.order), alpha, allow_missing)
 
 
 def _values(row: BaselineRow | None) -> tuple[float, ...]:
@@ -314,7 +341,7 @@ def _fixed(old: BaselineRow, new: BaselineRow, tolerance: Tolerance, source: str
     slack = 1e-9 * max(allowed, reference) + 1e-12  # a change of exactly the tolerance passes, float round-off aside
     verdict: Verdict = "regressed" if worse > allowed + slack else "improved" if -worse > allowed + slack else "ok"
     rule = f"abs {tolerance.abs:g}" if tolerance.abs is not None else f"rel {tolerance.rel:g}"
-    return Comparison(old.key, old.higher_is_better, _values(old), _values(new), f"{rule} ({source})", verdict)
+    return Comparison(old.key, new.shown, old.higher_is_better, _values(old), _values(new), f"{rule} ({source})", verdict)
 
 
 def _tested(pairs: list[tuple[BaselineRow, BaselineRow]], alpha: float) -> list[Comparison]:
@@ -329,7 +356,7 @@ def _tested(pairs: list[tuple[BaselineRow, BaselineRow]], alpha: float) -> list[
         verdict: Verdict = "regressed" if pw < alpha else "improved" if pb < alpha else "ok"
         p = pw if _worse_by(old, new) > 0 else pb
         rule = f"welch p={p:.2g} vs {alpha:g} (BH over {len(pairs)})"
-        rows.append(Comparison(old.key, old.higher_is_better, _values(old), _values(new), rule, verdict))
+        rows.append(Comparison(old.key, new.shown, old.higher_is_better, _values(old), _values(new), rule, verdict))
     return rows
 
 
@@ -346,22 +373,37 @@ def _one_sided(old: BaselineRow, new: BaselineRow) -> tuple[float, float]:
 
 def render(result: CheckResult, fmt: Literal["table", "md"] = "table") -> str:
     """The compared rows as a terminal table or as markdown for a pull-request comment, with a summary."""
+    columns = ["track", "task", "dataset", *SHOWN, "metric"]
     table = pd.DataFrame(
         [
-            {**dict(zip(KEY, row.key)), "baseline": _mean(row.baseline), "current": _mean(row.current),
+            {"track": row.key[0], "task": row.key[1], "dataset": row.key[2], **dict(zip(SHOWN, row.shown)), "metric": row.key[4],
+             "baseline": _mean(row.baseline), "current": _mean(row.current),
              "n": f"{len(row.baseline)}/{len(row.current)}", "diff": _signed(row.difference),
              "better": "higher" if row.higher_is_better else "lower", "tolerance": row.rule, "verdict": row.verdict}
             for row in result.rows
         ],
-        columns=[*KEY, "baseline", "current", "n", "diff", "better", "tolerance", "verdict"],
+        columns=[*columns, "baseline", "current", "n", "diff", "better", "tolerance", "verdict"],
     )
     body = tabulate(table, headers="keys", tablefmt="github" if fmt == "md" else "simple", showindex=False, disable_numparse=True)
     summary = _summary(result)
-    failing = [f"{row.verdict}: {row.label}: {_mean(row.baseline)} -> {_mean(row.current)} ({row.rule or 'no values'})" for row in result.failing]
+    failing = [f"{row.verdict}: {row.label}: {_mean(row.baseline)} -> {_mean(row.current)} ({row.rule or _why_missing(row, result)})"
+               for row in result.failing]
     if fmt == "md":
         head = f"### Podium regression check: {'passed' if result.passed else 'FAILED'}\n\n{summary}"
         return "\n\n".join([head, *(["\n".join(f"- **{line}**" for line in failing)] if failing else []), body])
     return "\n".join([body, "", *failing, summary])
+
+
+def _why_missing(row: Comparison, result: CheckResult) -> str:
+    """A missing row has no values; when the results hold a new configuration of the same model and
+    method on its board, say so: its spec changed, so it is another configuration, not the same one."""
+    def same(other: Comparison) -> bool:
+        return other.verdict == "new" and other.key[:3] == row.key[:3] and other.key[4] == row.key[4] and other.shown[1:] == row.shown[1:]
+
+    successors = [other.shown[0] for other in result.rows if same(other)]
+    if row.verdict != "missing" or not successors:
+        return "no values"
+    return f"no values; new configurations of the same model and method, whose resolved spec differs: {', '.join(successors)}"
 
 
 def _summary(result: CheckResult) -> str:

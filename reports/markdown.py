@@ -28,13 +28,17 @@ def _write_track(store: Store, out: Path, track: str, split: str) -> Path:
     parts = [
         f"# Track `{track}`",
         f"Built {built} from {counts.get('ok', 0)} successful and {counts.get('failed', 0)} failed runs; "
-        f"metrics on the `{split}` split, mean over seeds with a 95% Student-t interval.",
+        f"metrics on the `{split}` split. An entry is one configuration, the runs of a spec that differ only in their seed, "
+        "named by its label: the spec's name and the values that set it apart from its siblings. "
+        "Each shows its mean over seeds with a 95% Student-t interval clipped to the metric's range; "
+        "ranks are among the competitors, and references (`ref`: a distillation teacher, a published result) stand beside them unranked.",
         "## Leaderboards",
         render_leaderboard(leaderboard(store, track, split), "md"),
     ]
     failures = failed_only(store, track)
     if not failures.empty:
-        parts += ["## Entries with only failed runs", tabulate(failures, headers="keys", tablefmt="github", showindex=False)]
+        shown = failures[["task", "dataset", "label", "model", "method", "failed", "last_error"]]
+        parts += ["## Entries with only failed runs", tabulate(shown, headers="keys", tablefmt="github", showindex=False)]
     plots = scaling_plots(store, track, out)
     if plots:
         parts += ["## Scaling fits", "\n\n".join(f"![{p.stem}]({p.name})" for p in plots)]
@@ -45,7 +49,7 @@ def _write_track(store: Store, out: Path, track: str, split: str) -> Path:
     blobs = blob_plots(store, track, out)
     if blobs:
         parts += ["## Ranking stability",
-                  "Each entry's rank over the test cases (mean per case over seeds, then ranked), resampled 1000 times: "
+                  "Each configuration's rank over the test cases (mean per case over its seeds, then ranked; references left out), resampled 1000 times: "
                   "a disc's area is how often it took that rank; `podium rank` prints the numbers.",
                   "\n\n".join(f"![{p.stem}]({p.name})" for p in blobs)]
     parts += ["## Provenance", _provenance_table(store, track)]

@@ -78,8 +78,8 @@ def blob_plots(store: Store, track: str, out: Path, resamples: int = 1000, seed:
 
 
 def blob_plot(board: Board, metric: str, path: Path) -> Path:
-    """A blob plot (Wiesenfarth et al. 2021, challengeR): algorithms left to right by their rank on
-    all cases; a disc's area is how often the algorithm took that rank in the bootstrap; the black
+    """A blob plot (Wiesenfarth et al. 2021, challengeR): algorithms (configurations, by label) left to
+    right by their rank on all cases; a disc's area is how often the algorithm took that rank in the bootstrap; the black
     line spans the 95% rank interval with a cross at the median."""
     plt = _pyplot()
     order = np.lexsort((np.arange(len(board.algorithms)), board.stability.ranks))
@@ -93,7 +93,7 @@ def blob_plot(board: Board, metric: str, path: Path) -> Path:
         ax.vlines(x, low, high, color="black", linewidth=1)
         ax.scatter([x], [median], marker="x", color="black", s=25)
     ax.plot(range(n), board.stability.ranks[order], linestyle="none", marker="_", markersize=14, color="black")
-    labels = [" ".join(part for part in board.algorithms[i] if part) for i in order]
+    labels = [board.algorithms[i].label for i in order]
     ax.set_xticks(range(n), labels, rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(1, n + 1))
     ax.invert_yaxis()  # rank 1 on top

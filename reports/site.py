@@ -3,12 +3,18 @@ and no request leaving the page (the CSS and script sit beside the pages, the ch
 
 Layout of the output folder::
 
-    index.html                  every track and its boards; when, from what and by what it was built
+    index.html                  every track and its boards, each board's leader (its best competitor);
+                                when, from what and by what it was built
     tracks/<track>.html         the track's boards: chart, sortable and filterable table, per-class tables
-    runs/<track>/<entry>.html   one page per (task, dataset, model, method): per-seed values, resolved
-                                spec (YAML), duration, device, versions and commit of every run
+    runs/<track>/<label>-<config id>.html
+                                one page per configuration (the runs of a spec that differ only in their
+                                seed): label, model, method, per-seed values, and the resolved spec (YAML),
+                                duration, device, versions and commit of every run
     plots/<track>/*.png         board charts, scaling fits, rank-distribution (blob) plots
     static/                     podium.css, podium.js
+
+A board lists its competitors by rank, then its references (a distillation teacher, published
+results) shaded and unranked; a competitor whose interval overlaps the leader's carries a ``≈`` mark.
 """
 from __future__ import annotations
 
@@ -28,7 +34,7 @@ import jinja2
 import pandas as pd
 import yaml
 
-from leaderboard.aggregate import failed_only, leaderboard
+from leaderboard.aggregate import INTERVAL, failed_only, leaderboard
 from leaderboard.store import Store
 from reports import plots
 from reports.markdown import provenance
@@ -37,8 +43,9 @@ from reports.survey import survey_tables
 
 TEMPLATES = Path(__file__).with_name("templates")
 CHART_TOP = 20  # entries drawn in a board's chart
-ENTRY = ["task", "dataset", "model", "method"]  # within a track: one runs page each
 ENTRIES = ("entry", "entries")
+REFERENCE_TITLE = "a reference (a distillation teacher, a published result): shown beside the competitors, not ranked"
+TIED_TITLE = "tied with the leader: its 95% interval overlaps the leader's, so its seeds cannot tell them apart"
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
@@ -58,6 +65,9 @@ class Cell:
     href: str | None = None  # relative to the site's root
     note: str = ""  # small second line (a citation)
     cls: str = ""
+    title: str = ""  # the cell's tooltip
+    badge: str = ""  # a mark after the text (``≈``), explained by ``badge_title``
+    badge_title: str = ""
 
 
 @dataclass
@@ -84,11 +94,12 @@ class Board:
     title: str
     higher_is_better: bool
     table: Table
-    leader: tuple[str, str, str] | None = None  # the best ranked entry: model, method, mean
+    leader: tuple[str, str, str, str] | None = None  # the rank-1 competitor (never a reference): label, model, method, mean
     directed: bool = True  # one metric, better high or low (not a table of statistics per group)
     chart: str | None = None
     charted: int = 0
     citations: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the marks on this board mean, those that occur
     parts: Table | None = None
 
     @property
@@ -171,7 +182,7 @@ def _write_track(store: Store, site: _Site, track: str) -> dict[str, Any]:
     return summary
 
 
-def _boards(board: pd.DataFrame, runs_pages: dict[tuple, str], plots_dir: Path, site: _Site) -> list[Board]:
+def _boards(board: pd.DataFrame, runs_pages: dict[str, str], plots_dir: Path, site: _Site) -> list[Board]:
     """A Board per (task, dataset, metric) of the leaderboard, per-class metrics (``seg_iou/vessel``) beneath their own."""
     if board.empty:
         return []
@@ -182,9 +193,7 @@ def _boards(board: pd.DataFrame, runs_pages: dict[tuple, str], plots_dir: Path, 
         board_id = "b-" + _slug(title, unique=title)
         higher = bool(rows["higher_is_better"].iloc[0])
         table = _board_table(board_id, rows, higher, runs_pages)
-        ranked = [row.cells for row in table.rows if row.cls != "published"]
-        leader = (ranked[0][1].text, ranked[0][2].text, ranked[0][3].text) if ranked else None
-        view = Board(board_id, title, higher, table, leader, citations=sorted(rows["citation"].dropna().unique()))
+        view = Board(board_id, title, higher, table, _leader(rows), citations=sorted(rows["citation"].dropna().unique()), notes=_notes(rows))
         top = rows.head(CHART_TOP)
         chart = interval_chart(top, metric, higher, plots_dir / f"{board_id}.png")
         site.written.append(chart)
@@ -200,72 +209,113 @@ def _boards(board: pd.DataFrame, runs_pages: dict[tuple, str], plots_dir: Path, 
     return boards
 
 
-def _board_table(board_id: str, rows: pd.DataFrame, higher: bool, runs_pages: dict[tuple, str]) -> Table:
+def _leader(rows: pd.DataFrame) -> tuple[str, str, str, str] | None:
+    """The board's rank-1 competitor (the first, when several share rank 1); references never lead."""
+    first = rows[rows["rank"].eq(1).fillna(False).astype(bool)]
+    if first.empty:
+        return None
+    r = first.iloc[0]
+    return (_label(r), str(r["model"]), r["method"] or "–", _num(r["mean"]))
+
+
+def _label(r: Any) -> str:
+    label = r["label"] if isinstance(r, pd.Series) else r.label
+    model = r["model"] if isinstance(r, pd.Series) else r.model
+    return str(model) if _missing(label) else str(label)
+
+
+def _notes(rows: pd.DataFrame) -> list[str]:
+    """One line each for the marks that occur on the board: the tie mark, references, pooled rows."""
+    notes = []
+    if rows["tied"].any():
+        notes.append("≈ marks a competitor whose 95% interval overlaps the leader's: its seeds cannot tell them apart.")
+    if rows["reference"].any():
+        notes.append("ref marks a reference (a distillation teacher, a published result): shown beside the competitors, not ranked.")
+    pooled = rows[rows["configs"] > 1]
+    if not pooled.empty:
+        notes.append("; ".join(f"{_label(r)}: pooled {r.configs} configurations" for r in pooled.itertuples(index=False)) + ".")
+    return notes
+
+
+def _board_table(board_id: str, rows: pd.DataFrame, higher: bool, runs_pages: dict[str, str]) -> Table:
     arrow = "↑" if higher else "↓"
     columns = [
-        Column("rank", True), Column("model"), Column("method"),
+        Column("rank", True, "rank among the competitors; ref: a reference, not ranked"),
+        Column("entry", False, "the configuration: its spec's name and the values that set it apart from its siblings"),
+        Column("model"), Column("method"),
         Column(f"mean {arrow}", True, "higher is better" if higher else "lower is better"),
-        Column("95% CI", True, "95% Student-t interval of the mean over seeds; sorts by its half-width"),
+        Column("95% CI (t, clipped)", True, INTERVAL + "; sorts by its half-width"),
         Column("std", True), Column("n", True, "successful runs (seeds)"), Column("failed", True, "failed runs, left out of every statistic"),
     ]
     table = Table(f"t-{board_id}", columns, unit=ENTRIES)
     for r in rows.itertuples(index=False):
         published = r.method == "published"
         half = (r.ci_high - r.ci_low) / 2
+        if r.reference:
+            rank = Cell("ref", "", cls="ref", title=REFERENCE_TITLE)
+        else:
+            rank = _number_cell(None if pd.isna(r.rank) else int(r.rank), text=None if pd.isna(r.rank) else str(int(r.rank)))
+            if r.tied:
+                rank.badge, rank.badge_title = "≈", TIED_TITLE
         table.rows.append(Row([
-            _number_cell(None if pd.isna(r.rank) else int(r.rank), text=None if pd.isna(r.rank) else str(int(r.rank))),
-            Cell(str(r.model), str(r.model) if published else "", href=None if published else runs_pages.get((r.task, r.dataset, r.model, r.method)),
+            rank,
+            Cell(_label(r), _label(r) if published else "", href=None if published else runs_pages.get(r.entry),
                  note=str(r.citation) if published and isinstance(r.citation, str) else ""),
+            Cell(str(r.model)),
             Cell(r.method or "–", cls="badge" if published else ""),
             _number_cell(r.mean),
             _number_cell(half, text="–" if _missing(half) else f"[{_num(r.ci_low)}, {_num(r.ci_high)}]"),
             _number_cell(r.std),
             _number_cell(None if published else r.n, text="–" if published else str(r.n)),
             _number_cell(r.failed, text=str(r.failed), cls="warn" if r.failed else ""),
-        ], cls="published" if published else ""))
+        ], cls="published reference" if published else "reference" if r.reference else "tied" if r.tied else ""))
     return table
 
 
 def _parts_table(board_id: str, parts: pd.DataFrame) -> Table | None:
-    """Per-class means (``seg_iou/vessel`` ...): an entry per row, a class per column."""
+    """Per-class means (``seg_iou/vessel`` ...): an entry per row (by label), a class per column."""
     if parts.empty:
         return None
-    parts = parts.assign(part=parts["metric"].str.split("/", n=1).str[1])
-    wide = parts.pivot_table(index=["model", "method"], columns="part", values="mean", sort=False)
-    table = Table(f"t-{board_id}-parts", [Column("model"), Column("method")] + [Column(str(c), True) for c in wide.columns], unit=ENTRIES)
-    for (model, method), values in wide.iterrows():
-        table.rows.append(Row([Cell(str(model)), Cell(method or "–")] + [_number_cell(v) for v in values]))
+    parts = parts.assign(part=parts["metric"].str.split("/", n=1).str[1], label=[_label(r) for r in parts.itertuples(index=False)])
+    wide = parts.pivot_table(index=["entry", "label"], columns="part", values="mean", sort=False)
+    table = Table(f"t-{board_id}-parts", [Column("entry")] + [Column(str(c), True) for c in wide.columns], unit=ENTRIES)
+    for (_, label), values in wide.iterrows():
+        table.rows.append(Row([Cell(str(label))] + [_number_cell(v) for v in values]))
     return table
 
 
 def _groups_table(board_id: str, rows: pd.DataFrame) -> Table:
-    """Statistics stored per group (``alpha/imagenet1k/LAION``): a (model, method, group) per row, a statistic per column."""
-    rows = rows.assign(base=rows["metric"].str.split("/", n=1).str[0], group=rows["metric"].str.split("/", n=1).str[1])
-    wide = rows.pivot_table(index=["model", "method", "group"], columns="base", values="mean", sort=False)
-    table = Table(f"t-{board_id}", [Column("model"), Column("method"), Column("group")] + [Column(str(c), True) for c in wide.columns], unit=("group", "groups"))
-    for (model, method, group), values in wide.iterrows():
-        table.rows.append(Row([Cell(str(model)), Cell(method or "–"), Cell(str(group))] + [_number_cell(v) for v in values]))
+    """Statistics stored per group (``alpha/imagenet1k/LAION``): an (entry, group) per row, a statistic per column."""
+    rows = rows.assign(base=rows["metric"].str.split("/", n=1).str[0], group=rows["metric"].str.split("/", n=1).str[1],
+                       label=[_label(r) for r in rows.itertuples(index=False)])
+    wide = rows.pivot_table(index=["entry", "label", "group"], columns="base", values="mean", sort=False)
+    table = Table(f"t-{board_id}", [Column("entry"), Column("group")] + [Column(str(c), True) for c in wide.columns], unit=("group", "groups"))
+    for (_, label, group), values in wide.iterrows():
+        table.rows.append(Row([Cell(str(label)), Cell(str(group))] + [_number_cell(v) for v in values]))
     return table
 
 
-def _failures_table(failures: pd.DataFrame, runs_pages: dict[tuple, str]) -> Table | None:
+def _failures_table(failures: pd.DataFrame, runs_pages: dict[str, str]) -> Table | None:
     if failures.empty:
         return None
-    table = Table("t-failures", [Column("task"), Column("dataset"), Column("model"), Column("method"), Column("failed", True), Column("last error")], unit=ENTRIES)
+    table = Table("t-failures", [Column("task"), Column("dataset"), Column("entry"), Column("model"), Column("method"),
+                                 Column("failed", True), Column("last error")], unit=ENTRIES)
     for r in failures.itertuples(index=False):
-        table.rows.append(Row([Cell(str(r.task)), Cell(str(r.dataset)), Cell(str(r.model), href=runs_pages.get((r.task, r.dataset, r.model, r.method))),
+        table.rows.append(Row([Cell(str(r.task)), Cell(str(r.dataset)), Cell(_label(r), href=runs_pages.get(r.entry)), Cell(str(r.model)),
                                Cell(r.method or "–"), _number_cell(r.failed, text=str(r.failed)), Cell(_first_line(r.last_error), cls="error")]))
     return table
 
 
-def _write_runs_pages(store: Store, site: _Site, track: str) -> dict[tuple, str]:
-    """One page per entry of ``track`` listing its runs; returns entry -> page (relative to the root)."""
+def _write_runs_pages(store: Store, site: _Site, track: str) -> dict[str, str]:
+    """One page per configuration of ``track`` listing its runs; returns config id -> page (relative to the root)."""
     cursor = store.con.execute(
         """
-        SELECT run_id, spec_name, task, dataset, model, coalesce(method, '') AS method, seed, status, error,
-               strftime(started_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S UTC') AS started, duration_s, device,
-               coalesce(git_commit, '-') AS git_commit, spec_json, env_json
-        FROM runs WHERE track = ? ORDER BY task, dataset, model, method, seed, started_at
+        SELECT r.run_id, r.config_id, coalesce(c.label, r.spec_name) AS label, coalesce(r.reference, false) AS reference,
+               r.spec_name, r.task, r.dataset, r.model, coalesce(r.method, '') AS method, r.seed, r.status, r.error,
+               strftime(r.started_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S UTC') AS started, r.duration_s, r.device,
+               coalesce(r.git_commit, '-') AS git_commit, r.spec_json, r.env_json
+        FROM runs r LEFT JOIN configs c USING (config_id)
+        WHERE r.track = ? ORDER BY r.task, r.dataset, label, r.config_id, r.seed, r.started_at
         """,
         [track],
     )
@@ -277,18 +327,27 @@ def _write_runs_pages(store: Store, site: _Site, track: str) -> dict[tuple, str]
     ).fetchall():
         values.setdefault(run_id, {}).setdefault(split, {})[metric] = value
     higher = dict(store.con.execute("SELECT metric, higher_is_better FROM metric_info").fetchall())
-    entries: dict[tuple, list[dict[str, Any]]] = {}
+    configs: dict[str, list[dict[str, Any]]] = {}
     for run in runs:
-        entries.setdefault(tuple(run[k] for k in ENTRY), []).append(run)
+        configs.setdefault(run["config_id"], []).append(run)
     slug, pages = site.track_slug(track), {}
-    for key, entry_runs in entries.items():
-        relative = f"runs/{slug}/{_slug('-'.join(key[2:]), unique='/'.join(key))}.html"
-        details = [_run_view(run, values.get(run["run_id"], {})) for run in entry_runs]
+    for config_id, config_runs in configs.items():
+        first = config_runs[0]
+        relative = f"runs/{slug}/{_page_name(first['label'], config_id)}.html"
+        details = [_run_view(run, values.get(run["run_id"], {})) for run in config_runs]
+        entry = {key: first[key] for key in ("label", "model", "method", "task", "dataset", "reference", "spec_name")}
         site.render("runs.html", relative, track={"name": track, "href": f"tracks/{slug}.html"},
-                    entry=dict(zip(ENTRY, key)), runs=details, seeds=_seeds_table(details, site.split, higher),
+                    entry={**entry, "config_id": config_id}, runs=details, seeds=_seeds_table(details, site.split, higher),
                     ok=sum(r["status"] == "ok" for r in details), failed=sum(r["status"] != "ok" for r in details))
-        pages[key] = relative
+        pages[config_id] = relative
     return pages
+
+
+def _page_name(label: str, config_id: str) -> str:
+    """A configuration's page: its label's plain characters, then its config id (hashed if it is not plain hex)."""
+    plain = re.sub(r"[^a-z0-9_.]+", "-", str(label).lower()).strip("-.")[:60] or "x"
+    ident = config_id if re.fullmatch(r"[0-9a-f]{1,40}", config_id or "") else hashlib.sha1(str(config_id).encode()).hexdigest()[:16]
+    return f"{plain}-{ident}"
 
 
 def _run_view(run: dict[str, Any], values: dict[str, dict[str, float]]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Published reference rows: validated from their file, shown beside runs, never in their statistics."""
 from __future__ import annotations
 
+import io
 import math
 
 import pandas as pd
@@ -52,7 +53,8 @@ def test_rendered_boards_mark_published_rows(store, record, published_file):
     text = render_leaderboard(board, "table")
     assert "published: Someone et al. 2022" in text
     line = next(l for l in text.splitlines() if "resnet20 (paper)" in l)
-    assert line.split()[0] == "-" and "published" in line
+    assert line.split()[0] == "ref" and "published" in line  # a reference: unranked
+    assert "ref: a reference (teacher, published result), not ranked" in text
     rows = __import__("json").loads(render_leaderboard(board, "json"))
     assert {r["method"]: r["rank"] for r in rows}["published"] is None
     assert "Someone et al. 2022" in render_wide(board, "md")
@@ -82,5 +84,6 @@ def test_wide_view_has_a_column_per_metric(store, record):
     assert header.split()[-3:] == ["seg_iou", "seg_iou/cell", "seg_iou/vessel"]
     per_class = render_leaderboard(board, "table")
     assert "seg_iou per class (mean)" in per_class and "0.4000" in per_class
-    wide_csv = render_wide(board, "csv").splitlines()
-    assert wide_csv[0].endswith("seg_iou,seg_iou/cell,seg_iou/vessel") and math.isclose(float(wide_csv[1].split(",")[-3]), 0.55)
+    wide_csv = pd.read_csv(io.StringIO(render_wide(board, "csv")))
+    assert list(wide_csv.columns[-9:]) == [f"{m}{s}" for m in ("seg_iou", "seg_iou/cell", "seg_iou/vessel") for s in ("", " ci_low", " ci_high")]
+    assert math.isclose(wide_csv["seg_iou"].iloc[0], 0.55) and wide_csv["seg_iou ci_low"].iloc[0] < 0.55 < wide_csv["seg_iou ci_high"].iloc[0]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -79,16 +80,17 @@ def test_consensus_of_rankings():
 
 def test_consensus_table_merges_boards_by_mean_rank():
     """Three algorithms on two boards; 'c' is missing from the second and counts as its worst plus one."""
-    from leaderboard.challenge import Board, consensus_table
+    from leaderboard.challenge import Algorithm, Board, consensus_table
 
     def board(name, algorithms, values):
         values = np.array(values, dtype=float)
-        return Board("task", name, algorithms, values, True, bootstrap(values, True, "mean", resamples=10, seed=0))
+        return Board("task", name, [Algorithm(f"spec[model.name={a}]", a, "", f"pooled:{a}") for a in algorithms], values, True,
+                     bootstrap(values, True, "mean", resamples=10, seed=0), pooled=("model",))
 
-    first = board("d1", [("a", ""), ("b", ""), ("c", "")], [[0.9, 0.8], [0.5, 0.6], [0.7, 0.7]])  # ranks a1 c2 b3
-    second = board("d2", [("a", ""), ("b", "")], [[0.1, 0.2], [0.9, 0.8]])  # b1 a2, c absent -> 3
+    first = board("d1", ["a", "b", "c"], [[0.9, 0.8], [0.5, 0.6], [0.7, 0.7]])  # ranks a1 c2 b3
+    second = board("d2", ["a", "b"], [[0.1, 0.2], [0.9, 0.8]])  # b1 a2, c absent -> 3
     table = consensus_table([("accuracy", first), ("accuracy", second)])
-    assert table["model"].tolist() == ["a", "b", "c"]
+    assert table["model"].tolist() == ["a", "b", "c"] and table["label"].tolist() == ["spec[model.name=a]", "spec[model.name=b]", "spec[model.name=c]"]
     assert table["mean rank"].tolist() == [1.5, 2.0, 2.5]
     assert table["rank"].tolist() == [1, 2, 3]
     assert table["task/d2/accuracy"].tolist() == [2, 1, 3]
@@ -100,3 +102,67 @@ def test_kendall_tau_is_reported_undefined_when_the_full_ranking_ties_everyone()
     assert np.isnan(stability.tau_summary()).all()
     assert stability.tau_text() == "undefined (the full ranking ties every entry)"
     assert bootstrap(VALUES, True, "mean", resamples=20, seed=0).tau_text().startswith("median ")
+
+
+# ---------------------------------------------------------------- rankings of configurations in the store
+def per_case_records(skills):
+    """Records with per-image accuracies (60 images, two seeds) of each (model, method, params, hit rate) of ``skills``."""
+    from tests.leaderboard.conftest import make_record
+
+    rng = np.random.default_rng(0)
+    records = []
+    for model, method, params, skill in skills:
+        for seed in (0, 1):
+            correct = (rng.random(60) < skill).astype(float).tolist()
+            record = make_record(model, method, seed, metrics={"test": {"accuracy": float(np.mean(correct))}}, params=params, spec_name="sweep")
+            records.append(record.model_copy(update={"cases": {"accuracy": correct}}))
+    return records
+
+
+SKILLS = [("mlp", "vanilla_kd", {"hidden": 16}, 0.6), ("mlp", "vanilla_kd", {"hidden": 64}, 0.9),
+          ("small_cnn", "student_only", {}, 0.75), ("resnet56", "teacher", {}, 0.99)]
+
+
+@pytest.fixture
+def ranked_store(store):
+    store.ingest((r, 1.0) for r in per_case_records(SKILLS))
+    return store
+
+
+def test_rank_ranks_configurations_of_one_model_and_method_apart_and_leaves_the_teacher_out(ranked_store):
+    from leaderboard.challenge import challenge_boards
+
+    [board] = challenge_boards(ranked_store, "kd", "accuracy", resamples=50)
+    assert board.pooled == () and "one configuration" in board.note
+    table = board.table()
+    assert list(table.columns[:4]) == ["rank", "label", "model", "method"] and "configs" not in table
+    assert table[["rank", "label", "model", "method"]].values.tolist() == [
+        [1, "sweep[model.name=mlp,hidden=64,method=vanilla_kd]", "mlp", "vanilla_kd"],
+        [2, "sweep[model.name=small_cnn,hidden=-,method=student_only]", "small_cnn", "student_only"],
+        [3, "sweep[model.name=mlp,hidden=16,method=vanilla_kd]", "mlp", "vanilla_kd"],
+    ]  # the teacher, best of all, is a reference: not a participant
+    assert board.values.shape == (3, 60)
+    values = pd.DataFrame([(r.config_id, r.seed, np.array(r.cases["accuracy"])) for r in per_case_records(SKILLS)], columns=["entry", "seed", "cases"])
+    for algorithm, row in zip(board.algorithms, board.values):  # per case: the mean over the configuration's seeds
+        np.testing.assert_allclose(row, np.mean(values[values["entry"] == algorithm.entry]["cases"].tolist(), axis=0))
+
+
+def test_rank_pools_configurations_only_when_asked_and_says_so(ranked_store):
+    from leaderboard.aggregate import GroupingError
+    from leaderboard.challenge import challenge_boards
+
+    [board] = challenge_boards(ranked_store, "kd", "accuracy", resamples=50, group_by=["model", "method"])
+    assert board.pooled == ("model", "method") and board.note.startswith("pooled by model,method")
+    table = board.table()
+    assert table[["label", "model", "method", "configs"]].values.tolist() == [
+        ["small_cnn student_only", "small_cnn", "student_only", 1], ["mlp vanilla_kd", "mlp", "vanilla_kd", 2]]
+    with pytest.raises(GroupingError, match="unknown field 'seed'"):
+        challenge_boards(ranked_store, "kd", "accuracy", group_by=["seed"])
+
+
+def test_a_consensus_over_metrics_matches_configurations(ranked_store):
+    from leaderboard.challenge import challenge_boards, consensus_table
+
+    boards = challenge_boards(ranked_store, "kd", "accuracy", resamples=20) + challenge_boards(ranked_store, "kd", "accuracy", "median", resamples=20)
+    table = consensus_table([("accuracy", b) for b in boards])
+    assert len(table) == 3 and table["label"].iloc[0] == "sweep[model.name=mlp,hidden=64,method=vanilla_kd]"

@@ -21,7 +21,8 @@ from leaderboard.store import Store
 from specs.schema import Tolerance
 from tests.leaderboard.conftest import make_record
 
-ROW = "kd / distillation / digits / small_cnn / vanilla_kd / accuracy"
+ROW = "small_cnn vanilla_kd accuracy"  # how ``verdicts`` names a row: model, method, metric
+LINE = "kd / distillation / digits / kd-digits (small_cnn vanilla_kd) / accuracy"  # how the check names it: its configuration's label
 STORES = itertools.count()
 
 
@@ -50,7 +51,8 @@ def gate(tmp_path, before, after, **options):
 
 
 def verdicts(result):
-    return {" / ".join(row.key): row.verdict for row in result.rows}
+    """Each compared row's verdict by model, method and metric (the tests' configurations differ in those)."""
+    return {" ".join(part for part in (*row.shown[1:], row.key[-1]) if part): row.verdict for row in result.rows}
 
 
 def test_identical_results_pass(tmp_path):
@@ -65,7 +67,7 @@ def test_a_drop_beyond_seed_noise_regresses_and_names_the_row(tmp_path):
     assert verdicts(result) == {ROW: "regressed"}
     assert not result.passed
     text = render(result)
-    assert f"regressed: {ROW}: 0.92 -> 0.71" in text
+    assert f"regressed: {LINE}: 0.92 -> 0.71" in text
     assert "welch" in text
 
 
@@ -161,7 +163,8 @@ def test_the_latest_run_of_a_row_and_seed_is_the_current_one(tmp_path):
                                 "metrics": {"test": {"accuracy": 0.5}}}) for r in old]
     with store_of(tmp_path, "both", old, new) as store:
         current = snapshot(store)
-    assert current.rows[tuple(ROW.split(" / "))].values == {0: 0.5, 1: 0.5}
+    [row] = [row for row in current.rows.values() if row.metric == "accuracy"]
+    assert row.values == {0: 0.5, 1: 0.5}
     assert current.superseded == 2
 
 
@@ -172,10 +175,12 @@ def test_a_baseline_file_round_trips_with_per_seed_values_and_provenance(tmp_pat
     text = path.read_text()
     data = json.loads(text)
     assert read_baseline(path) == baseline
-    assert data["podium_baseline"] == 1 and data["track"] == "kd" and data["split"] == "test" and data["created_at"]
+    assert data["podium_baseline"] == 2 and data["track"] == "kd" and data["split"] == "test" and data["created_at"]
     assert data["provenance"] == {"device": ["cpu"], "git_commit": ["abc123"], "torch": ["2.13.0"]}
     accuracy = next(row for row in data["rows"] if row["metric"] == "accuracy")
     assert accuracy["values"] == {"0": 0.9, "1": 0.8, "2": 0.7}
+    record = entry([0.9])[0]
+    assert (accuracy["config_id"], accuracy["label"], accuracy["model"], accuracy["method"]) == (record.config_id, "kd-digits", "small_cnn", "vanilla_kd")
     assert '\n    "1": 0.8,\n' in text  # one value per line: a changed number is a one-line diff
     assert {row["metric"] for row in data["rows"]} == {"accuracy", DURATION}
 
@@ -183,9 +188,11 @@ def test_a_baseline_file_round_trips_with_per_seed_values_and_provenance(tmp_pat
 @pytest.mark.parametrize("content, message", [
     ("{not json", "not valid JSON"),
     ('{"rows": []}', "not a Podium baseline: created_at: Field required"),
-    ('{"podium_baseline": 2, "created_at": "x", "split": "test", "rows": []}', "podium_baseline"),
-    ('{"podium_baseline": 1, "created_at": "x", "split": "test", "rows": [{"track": "kd"}]}', "rows.0.task"),
-    ('{"podium_baseline": 1, "created_at": "x", "split": "test", "rows": [], "extra": 1}', "extra: Extra inputs"),
+    ('{"podium_baseline": 3, "created_at": "x", "split": "test", "rows": []}', "podium_baseline"),
+    ('{"podium_baseline": 2, "created_at": "x", "split": "test", "rows": [{"track": "kd"}]}', "rows.0.task"),
+    ('{"podium_baseline": 2, "created_at": "x", "split": "test", "rows": [{"track": "kd", "task": "t", "dataset": "d", "label": "l", '
+     '"model": "m", "method": "", "metric": "a", "higher_is_better": true, "values": {"0": 1}}]}', "rows.0.config_id: Field required"),
+    ('{"podium_baseline": 2, "created_at": "x", "split": "test", "rows": [], "extra": 1}', "extra: Extra inputs"),
 ])
 def test_malformed_baseline_files_name_the_file_and_the_key(tmp_path, content, message):
     path = tmp_path / "baseline.json"
@@ -196,11 +203,11 @@ def test_malformed_baseline_files_name_the_file_and_the_key(tmp_path, content, m
 
 
 def test_duplicate_rows_and_missing_files_are_refused(tmp_path):
-    row = {"track": "kd", "task": "t", "dataset": "d", "model": "m", "method": "", "metric": "accuracy",
+    row = {"track": "kd", "task": "t", "dataset": "d", "config_id": "c1", "label": "spec", "model": "m", "method": "", "metric": "accuracy",
            "higher_is_better": True, "values": {"0": 1.0}}
     path = tmp_path / "baseline.json"
-    path.write_text(json.dumps({"podium_baseline": 1, "created_at": "x", "split": "test", "rows": [row, row]}))
-    with pytest.raises(BaselineError, match="duplicate row kd / t / d / m /  / accuracy"):
+    path.write_text(json.dumps({"podium_baseline": 2, "created_at": "x", "split": "test", "rows": [row, row]}))
+    with pytest.raises(BaselineError, match=r"duplicate row kd / t / d / c1 / accuracy \(spec\)"):
         read_baseline(path)
     with pytest.raises(BaselineError, match="nowhere.json: no such baseline file"):
         read_baseline(tmp_path / "nowhere.json")
@@ -218,7 +225,7 @@ def test_markdown_for_a_pull_request_comment(tmp_path):
     result = gate(tmp_path, [entry([0.90, 0.92, 0.94])], [entry([0.70, 0.72, 0.71])])
     text = render(result, "md")
     assert text.startswith("### Podium regression check: FAILED")
-    assert f"- **regressed: {ROW}" in text
+    assert f"- **regressed: {LINE}" in text
     assert "| track " in text and "| regressed " in text
 
 
@@ -227,3 +234,57 @@ def test_an_empty_baseline_is_valid_and_everything_is_new(tmp_path):
     with store_of(tmp_path, "s", entry([0.9])) as store:
         result = check(baseline, snapshot(store))
     assert verdicts(result) == {ROW: "new"} and result.passed
+
+
+# ---------------------------------------------------------------- rows are configurations
+def sweep(low, high, **fields):
+    """Two configurations of one spec, mlp vanilla_kd with hidden 16 (values ``low``) and 64 (``high``)."""
+    return [entry(low, model="mlp", params={"hidden": 16}, spec_name="sweep", **fields),
+            entry(high, model="mlp", params={"hidden": 64}, spec_name="sweep", **fields)]
+
+
+def by_label(result):
+    return {row.shown[0]: row.verdict for row in result.rows}
+
+
+def test_a_baseline_round_trips_by_configuration(tmp_path):
+    """Two configurations of one model and method are two rows: saved, read back and checked apart."""
+    with store_of(tmp_path, "s", *sweep([0.80, 0.81, 0.82], [0.90, 0.91, 0.92])) as store:
+        baseline = baseline_from_store(store, track="kd")
+    path = write_baseline(baseline, tmp_path / "baseline.json")
+    back = read_baseline(path)
+    accuracy = [row for row in back.rows if row.metric == "accuracy"]
+    assert sorted((row.label, row.model, row.method, len(row.values)) for row in accuracy) == [
+        ("sweep[hidden=16]", "mlp", "vanilla_kd", 3), ("sweep[hidden=64]", "mlp", "vanilla_kd", 3)]
+    assert len({row.config_id for row in accuracy}) == 2
+    with store_of(tmp_path, "same", *sweep([0.80, 0.81, 0.82], [0.90, 0.91, 0.92])) as store:
+        assert by_label(check(back, snapshot(store))) == {"sweep[hidden=16]": "ok", "sweep[hidden=64]": "ok"}
+    with store_of(tmp_path, "worse", *sweep([0.60, 0.61, 0.62], [0.90, 0.91, 0.92])) as store:  # only hidden=16 got worse
+        result = check(back, snapshot(store))
+    assert by_label(result) == {"sweep[hidden=16]": "regressed", "sweep[hidden=64]": "ok"}
+    text = render(result)
+    assert "regressed: kd / distillation / digits / sweep[hidden=16] (mlp vanilla_kd) / accuracy: 0.81 -> 0.61" in text
+    header = text.splitlines()[0].split()
+    assert header[:7] == ["track", "task", "dataset", "label", "model", "method", "metric"]
+
+
+def test_a_changed_spec_is_another_configuration_and_the_missing_row_says_so(tmp_path):
+    before = [entry([0.90, 0.91, 0.92], params={"epochs": 5})]
+    after = [entry([0.70, 0.71, 0.72], params={"epochs": 1})]
+    result = gate(tmp_path, before, after)
+    assert sorted(row.verdict for row in result.rows) == ["missing", "new"] and not result.passed
+    text = render(result)
+    assert ("missing: kd / distillation / digits / kd-digits (small_cnn vanilla_kd) / accuracy: 0.91 -> - (no values; "
+            "new configurations of the same model and method, whose resolved spec differs: kd-digits)") in text
+
+
+def test_a_version_1_baseline_asks_for_a_new_one_in_one_line(tmp_path):
+    path = tmp_path / "kd.json"
+    row = {"track": "kd", "task": "t", "dataset": "d", "model": "m", "method": "", "metric": "accuracy", "higher_is_better": True, "values": {"0": 1.0}}
+    path.write_text(json.dumps({"podium_baseline": 1, "created_at": "x", "split": "test", "track": "kd", "rows": [row]}))
+    with pytest.raises(BaselineError) as err:
+        read_baseline(path)
+    message = str(err.value)
+    assert "\n" not in message
+    assert message == (f"{path}: a version-1 baseline, whose rows pooled the configurations of a model and method; "
+                       f"save a new one from results you trust with `podium baseline save --track kd --out {path}`")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from leaderboard.store import Store
+from leaderboard.store import RUN_COLUMNS, Store
 from specs.published import PublishedRow, PublishedTable
 from tests.reports.report_records import CPU, make_record
 
@@ -40,23 +40,30 @@ def add_site_rows(store: Store) -> None:
 
 
 def fill_long_board(store: Store, entries: int, seeds: int = 2) -> None:
-    """``entries`` models (``m-0000`` ...) on one board (track ``long``), ``seeds`` runs each, inserted in bulk."""
+    """``entries`` configurations (models ``m-0000`` ...) on one board (track ``long``), ``seeds`` runs each,
+    inserted in bulk (with their labels, as the store keeps them)."""
     runs, metrics = [], []
     for e in range(entries):
         for seed in range(seeds):
             run_id = f"long-{e:04d}-{seed}"
             runs.append({
-                "run_id": run_id, "spec_name": "long", "track": "long", "task": "classification", "dataset": "digits",
-                "model": f"m-{e:04d}", "method": "", "seed": seed, "status": "ok", "error": None,
+                "run_id": run_id, "config_id": f"{e:016x}", "spec_name": "long", "track": "long", "task": "classification",
+                "dataset": "digits", "model": f"m-{e:04d}", "method": "", "seed": seed, "reference": False, "status": "ok", "error": None,
                 "started_at": pd.Timestamp("2024-05-01T12:00:00Z"), "duration_s": 1.0 + seed, "device": "cpu",
                 "git_commit": CPU["git_commit"], "spec_json": json.dumps({"model": {"name": f"m-{e:04d}"}, "seed": seed}),
-                "env_json": json.dumps(CPU), "info_json": "{}", "record_mtime": 1.0,
+                "env_json": json.dumps(CPU), "info_json": "{}", "record_mtime": 1.0, "tags_mtime": None,
             })
             metrics.append({"run_id": run_id, "split": "test", "metric": "accuracy", "value": ((e * 7919) % entries) / entries + 0.001 * seed})
-    store.con.register("new_runs", pd.DataFrame(runs))
-    store.con.register("new_metrics", pd.DataFrame(metrics))
-    store.con.execute("INSERT INTO runs SELECT * FROM new_runs")
-    store.con.execute("INSERT INTO metrics SELECT * FROM new_metrics")
-    store.con.execute("INSERT OR REPLACE INTO metric_info VALUES ('accuracy', true)")
-    store.con.unregister("new_runs")
-    store.con.unregister("new_metrics")
+    configs = [{"config_id": f"{e:016x}", "track": "long", "spec_name": "long", "reference": False, "label": f"long[model.name=m-{e:04d}]"}
+               for e in range(entries)]
+    frames = {"new_runs": pd.DataFrame(runs, columns=RUN_COLUMNS), "new_metrics": pd.DataFrame(metrics), "new_configs": pd.DataFrame(configs)}
+    for name, frame in frames.items():
+        store.con.register(name, frame)
+    try:
+        store.con.execute("INSERT INTO runs SELECT * FROM new_runs")
+        store.con.execute("INSERT INTO metrics SELECT * FROM new_metrics")
+        store.con.execute("INSERT INTO configs SELECT * FROM new_configs")
+        store.con.execute("INSERT OR REPLACE INTO metric_info VALUES ('accuracy', true, NULL, NULL)")
+    finally:
+        for name in frames:
+            store.con.unregister(name)

@@ -101,3 +101,26 @@ def test_no_ranking_section_without_per_case_values(store, tmp_path):
     kd = write_reports(store, tmp_path)[0].read_text(encoding="utf-8")
     assert "## Ranking stability" not in kd
     assert not list(tmp_path.glob("*ranks*.png"))
+
+
+def test_report_boards_are_configurations_with_the_teacher_as_an_unranked_reference(tmp_path):
+    """Two configurations of one spec (hidden 16 and 64), a tied entry of another spec, and a teacher
+    with the best mean: the report's board ranks the competitors, shows the teacher as ``ref`` after
+    them, marks the tie, and prints no interval past an accuracy of 1."""
+    from leaderboard.store import Store
+    from tests.reports.report_records import configuration_records, intervals
+
+    with Store(tmp_path / "podium.duckdb") as store:
+        store.ingest((r, 1.0) for r in configuration_records())
+        kd = write_reports(store, tmp_path / "out")[0].read_text(encoding="utf-8")
+    board = section(kd, "Leaderboards")
+    [table] = github_tables(board)
+    assert [(r["rank"], r["label"], r["model"], r["method"], r["n"], r["≈ leader"]) for r in table] == [
+        ("1", "sweep[hidden=64]", "mlp", "vanilla_kd", "3", ""),
+        ("2", "baseline", "small_cnn", "student_only", "3", "yes"),
+        ("3", "sweep[hidden=16]", "mlp", "vanilla_kd", "3", ""),
+        ("ref", "sweep", "resnet56", "teacher", "3", ""),
+    ]
+    assert "ref: a reference (teacher, published result), not ranked" in board and "≈ leader: its interval overlaps rank 1's" in board
+    assert all(high <= 1 for _, high in intervals(board)) and "[0.9823, 1.0000]" in board
+    assert "An entry is one configuration" in kd

@@ -36,11 +36,15 @@ def board_section(page: str, title: str) -> str:
     return page[start: page.index("</section>", start)]
 
 
-def runs_page(site: Path, name: str, dataset: str = "digits") -> str:
-    """The runs page of the kd entry whose file name starts with ``name`` (model-method) on ``dataset``."""
-    pages = [p.read_text(encoding="utf-8") for p in (site / "runs" / "kd").glob(f"{name}-*.html")]
-    [page] = [page for page in pages if f"dataset <code>{dataset}</code>" in page]
+def runs_page(site: Path, label: str, track: str = "kd") -> str:
+    """The runs page of the configuration labelled ``label``."""
+    pages = [p.read_text(encoding="utf-8") for p in (site / "runs" / track).glob("*.html")]
+    [page] = [page for page in pages if f"<h1>{escape(label)}<" in page or f"<h1>{escape(label)} <" in page]
     return page
+
+
+RESNET8 = "kd-digits[model.name=resnet8,method=vanilla_kd]"  # the report records' labels on kd / digits
+RESNET56 = "kd-digits[model.name=resnet56,method=vanilla_kd]"
 
 
 def test_site_layout_and_returned_files(store, tmp_path):
@@ -49,8 +53,11 @@ def test_site_layout_and_returned_files(store, tmp_path):
     assert all(p.is_file() for p in files) and len(set(files)) == len(files)
     assert {p.relative_to(out).as_posix() for p in files if p.parent == out or p.parent.name in ("static", "tracks")} == {
         "index.html", "tracks/kd.html", "tracks/scaling.html", "static/podium.css", "static/podium.js"}
-    runs = sorted(p.name.split("-")[0] for p in (out / "runs" / "kd").iterdir())
-    assert runs == ["resnet20", "resnet56", "resnet8", "resnet8", "small_cnn"]  # one page per entry, two datasets for resnet8
+    pages = sorted(p.name for p in (out / "runs" / "kd").iterdir())
+    configs = dict(store.con.execute("SELECT config_id, label FROM configs WHERE track = 'kd'").fetchall())
+    assert len(pages) == len(configs) == 5  # one page per configuration: resnet8 on two datasets, small_cnn, resnet20, resnet56
+    assert {re.fullmatch(r"[a-z0-9_.-]+-([0-9a-f]{16})\.html", p).group(1) for p in pages} == set(configs)
+    assert "kd-cifar10-" + next(c for c, label in configs.items() if label == "kd-cifar10") + ".html" in pages  # the label's plain characters, then the id
     charts = sorted((out / "plots" / "kd").glob("b-*.png"))
     assert len(charts) == 4 and all(p.read_bytes().startswith(PNG) for p in charts)  # one per board
 
@@ -88,12 +95,12 @@ def test_published_rows_are_distinguished_unranked_and_cited(site):
     board = board_section((site / "tracks" / "kd.html").read_text(encoding="utf-8"), "distillation / digits / accuracy")
     rows = re.findall(r"<tr( class=\"[^\"]*\")?>(.*?)</tr>", board, re.DOTALL)[1:]  # after the header
     assert len(rows) == 13
-    published = [cells for cls, cells in rows if cls == ' class="published"']
+    published = [cells for cls, cells in rows if cls == ' class="published reference"']
     assert len(published) == 1
     [cells] = published
     assert "resnet20 (paper)" in cells and escape(CITATION) in cells and 'class="badge"' in cells and "<a " not in cells
-    assert re.match(r'<td class="num" data-v="">–</td>', cells)  # no rank
-    assert all("<a href=" in cells for cls, cells in rows if not cls)  # every run row links to its runs
+    assert re.match(r'<td class="num ref" data-v="" title="a reference[^"]*">ref</td>', cells)  # no rank
+    assert all("<a href=" in cells for cls, cells in rows if "reference" not in (cls or ""))  # every run row links to its runs
 
 
 def test_direction_is_marked_per_metric(site):
@@ -109,7 +116,7 @@ def test_direction_is_marked_per_metric(site):
 def test_board_columns_and_failed_counts(site):
     board = board_section((site / "tracks" / "kd.html").read_text(encoding="utf-8"), "distillation / digits / accuracy")
     headers = re.findall(r"<button type=\"button\">([^<]*)</button>", board)
-    assert headers == ["rank", "model", "method", "mean ↑", "95% CI", "std", "n", "failed"]
+    assert headers == ["rank", "entry", "model", "method", "mean ↑", "95% CI (t, clipped)", "std", "n", "failed"]
     small_cnn = next(row for row in re.findall(r"<tr>(.*?)</tr>", board, re.DOTALL) if "small_cnn" in row)
     assert '<td class="num warn" data-v="1.0">1</td>' in small_cnn  # one of its three runs failed
     resnet8 = next(row for row in re.findall(r"<tr>(.*?)</tr>", board, re.DOTALL) if ">resnet8<" in row)
@@ -125,20 +132,21 @@ def test_index_tells_when_and_from_what_it_was_built(site):
 
 
 def test_runs_page_holds_per_seed_values_spec_and_provenance(site):
-    page = runs_page(site, "resnet8-vanilla_kd")  # on digits; cifar10 has its own page
+    page = runs_page(site, RESNET8)  # on digits; cifar10 has its own page
+    assert "Model <code>resnet8</code> · method <code>vanilla_kd</code>" in page and "dataset <code>digits</code>" in page
     seeds = page[page.index('id="t-seeds"'): page.index("</table>", page.index('id="t-seeds"'))]
     assert [m for m in re.findall(r">(0\.\d{4})<", seeds)] == ["0.9000", "0.3000", "0.9200", "0.2800", "0.9400", "0.2600"]
     for fact in ("cuda:0", GPU["device_name"], GPU["torch"], GPU["git_commit"], "2024-05-01 12:00:01 UTC", "2.0"):
         assert fact in page
-    assert "<pre class=\"spec\"><code>model:\n  name: resnet8\n</code></pre>" in page
+    assert "<pre class=\"spec\"><code>dataset:\n  name: digits\n  params: {}\nmodel:\n  name: resnet8\n  params: {}\nname: kd-digits\n" in page
     assert 'id="run-kd-digits-resnet8-vanilla_kd-2"' in page and 'href="#run-kd-digits-resnet8-vanilla_kd-2"' in page
 
 
 def test_entries_with_only_failed_runs_link_to_their_errors(site):
     track = (site / "tracks" / "kd.html").read_text(encoding="utf-8")
     failed = track[track.index('id="failed-only"'):]
-    assert re.search(r'<a href="../runs/kd/resnet56-vanilla_kd-[0-9a-f]{8}.html">resnet56</a>', failed)
-    page = runs_page(site, "resnet56-vanilla_kd")
+    assert re.search(r'<a href="../runs/kd/kd-digits-model.name-resnet56-method-vanilla_kd-[0-9a-f]{16}.html">' + re.escape(RESNET56) + "</a>", failed)
+    page = runs_page(site, RESNET56)
     assert '<pre class="error">RuntimeError: boom</pre>' in page and "0 successful and 1 failed run." in page
 
 
@@ -191,3 +199,75 @@ def test_survey_statistics_get_their_table_on_the_track_page(tmp_path):
     assert "41 responses from 5 challenges" in section
     assert re.search(r"deep-learning-based solution</td>\s*<td[^>]*>90.0% \[80.0, 95.0\]</td>", section)
     assert "94%" in section and 'href="#participation-survey"' in page
+
+
+# ---------------------------------------------------------------- configurations, references, ties
+@pytest.fixture
+def configured_site(tmp_path) -> Path:
+    """The site of a board of configurations (see ``report_records.configuration_records``)."""
+    from tests.reports.report_records import configuration_records
+
+    with Store(tmp_path / "podium.duckdb") as store:
+        store.ingest((r, 1.0) for r in configuration_records())
+        write_site(store, tmp_path / "site")
+    return tmp_path / "site"
+
+
+def board_rows(page: str, title: str) -> list[tuple[str, str]]:
+    """(row class, row html) of each body row of a board's table."""
+    return [(cls, cells) for cls, cells in re.findall(r'<tr(?: class="([^"]*)")?>(.*?)</tr>', board_section(page, title), re.DOTALL)[1:]]
+
+
+def cell_texts(cells: str) -> list[str]:
+    return [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", cells, re.DOTALL)]
+
+
+def test_two_configurations_of_one_spec_are_two_rows_with_their_own_runs_pages(configured_site):
+    track = (configured_site / "tracks" / "kd.html").read_text(encoding="utf-8")
+    rows = {cell_texts(cells)[1]: (cells, cell_texts(cells)) for _, cells in board_rows(track, "distillation / digits / accuracy")}
+    for hidden, values in ((16, "0.8000 0.8100 0.8200"), (64, "0.9000 0.9100 0.9200")):
+        cells, texts = rows[f"sweep[hidden={hidden}]"]
+        assert texts[2:4] == ["mlp", "vanilla_kd"] and texts[7] == "3"  # model, method, n
+        [href] = re.findall(r'<a href="\.\./(runs/kd/[^"]+)">', cells)
+        assert re.fullmatch(rf"runs/kd/sweep-hidden-{hidden}-[0-9a-f]{{16}}\.html", href)
+        page = (configured_site / href).read_text(encoding="utf-8")
+        assert f"<h1>sweep[hidden={hidden}]</h1>" in page and "Model <code>mlp</code> · method <code>vanilla_kd</code>" in page
+        seeds = page[page.index('id="t-seeds"'): page.index("</table>", page.index('id="t-seeds"'))]
+        assert " ".join(re.findall(r">(0\.\d{4})<", seeds)) == values  # per seed
+        assert page.count('<pre class="spec">') == 3 and f"hidden: {hidden}" in page  # each run's resolved spec
+    assert rows["sweep[hidden=16]"][0] != rows["sweep[hidden=64]"][0]
+
+
+def test_a_teacher_with_the_best_mean_is_a_shaded_unranked_reference_and_never_the_leader(configured_site):
+    index = (configured_site / "index.html").read_text(encoding="utf-8")
+    leader = re.search(r'<td class="leader">(.*?)</td><td class="num">([^<]*)</td>', index, re.DOTALL)
+    assert re.sub(r"<[^>]+>", "", leader.group(1)).split() == ["sweep[hidden=64]", "mlp", "·", "vanilla_kd"] and leader.group(2) == "0.9100"
+    assert "resnet56" not in index
+    track = (configured_site / "tracks" / "kd.html").read_text(encoding="utf-8")
+    rows = board_rows(track, "distillation / digits / accuracy")
+    assert [cell_texts(cells)[0] for _, cells in rows] == ["1", "2 ≈", "3", "ref"]  # competitors by rank, then the reference
+    cls, cells = rows[-1]
+    assert cls == "reference" and cell_texts(cells)[1:4] == ["sweep", "resnet56", "teacher"]
+    assert re.search(r'<td class="num ref" data-v="" title="a reference \(a distillation teacher, a published result\)[^"]*">ref</td>', cells)
+    assert "ref marks a reference (a distillation teacher, a published result): shown beside the competitors, not ranked." in track
+    runs = [p.read_text(encoding="utf-8") for p in (configured_site / "runs" / "kd").glob("sweep-*.html")]
+    assert sum('<span class="reference-key"' in page for page in runs) == 1  # the teacher's page says it is a reference
+
+
+def test_a_tied_entry_carries_a_mark_with_its_explanation_and_a_distinct_one_does_not(configured_site):
+    track = (configured_site / "tracks" / "kd.html").read_text(encoding="utf-8")
+    rows = {cell_texts(cells)[1]: (cls, cells) for cls, cells in board_rows(track, "distillation / digits / accuracy")}
+    mark = '<span class="mark" title="tied with the leader: its 95% interval overlaps the leader&#39;s, so its seeds cannot tell them apart">≈</span>'
+    assert rows["baseline"][0] == "tied" and mark in rows["baseline"][1]
+    for label in ("sweep[hidden=64]", "sweep[hidden=16]", "sweep"):  # the leader, one whose interval is apart, the reference
+        assert 'class="mark"' not in rows[label][1]
+    note = escape("≈ marks a competitor whose 95% interval overlaps the leader's: its seeds cannot tell them apart.")
+    assert f'<p class="board-note">{note}</p>' in board_section(track, "distillation / digits / accuracy")
+
+
+def test_no_interval_on_the_site_passes_an_accuracy_of_one(configured_site):
+    from tests.reports.report_records import intervals
+
+    track = (configured_site / "tracks" / "kd.html").read_text(encoding="utf-8")
+    pairs = intervals(board_section(track, "distillation / digits / accuracy"))
+    assert len(pairs) == 4 and all(0 <= low <= high <= 1 for low, high in pairs) and (0.9823, 1.0) in pairs
