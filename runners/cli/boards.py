@@ -126,6 +126,8 @@ def rank(spec, track, metrics, method, bootstrap, seed, group_by, results) -> in
         print(f"{ranking.track} / {board.task} / {board.dataset} / {metric}: {ranking.method} ranking over {board.values.shape[1]} cases, "
               f"{ranking.bootstrap} bootstrap resamples")
         print(tabulate(board.table(), headers="keys", tablefmt="simple", showindex=False, floatfmt=".4g"))
+        if board.note:
+            print(board.note)
         print(f"Kendall's tau between the full ranking and the bootstrap rankings: {board.stability.tau_text()}\n")
     if len(ranked) > 1:
         print(f"consensus of {len(ranked)} rankings (mean rank):")

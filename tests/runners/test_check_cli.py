@@ -10,7 +10,7 @@ from specs.loader import expand
 from tests.leaderboard.conftest import make_record
 from tests.runners.conftest import digits_spec, write_spec
 
-ROW = "kd / distillation / digits / small_cnn / vanilla_kd / accuracy"
+ROW = "kd / distillation / digits / kd-digits[method=vanilla_kd] (small_cnn vanilla_kd) / accuracy"
 
 
 def write_results(root, accuracy=(0.90, 0.92, 0.94), methods=("vanilla_kd", "student_only"), check=None):
@@ -78,7 +78,7 @@ def test_missing_rows_fail_unless_allowed(saved, tmp_path, capsys):
     _, baseline = saved
     fewer = write_results(tmp_path / "after", methods=("vanilla_kd",))
     assert run_check("--baseline", baseline, "--results", fewer) == 1
-    assert "missing: kd / distillation / digits / small_cnn / student_only / accuracy" in capsys.readouterr().out
+    assert "missing: kd / distillation / digits / kd-digits[method=student_only] (small_cnn student_only) / accuracy" in capsys.readouterr().out
     assert run_check("--baseline", baseline, "--results", fewer, "--allow-missing") == 0
 
 
@@ -91,7 +91,8 @@ def test_timings_on_request(saved, capsys):
 @pytest.mark.parametrize("content, message", [
     (None, "no such baseline file"),
     ("[1, 2", "not valid JSON"),
-    ('{"podium_baseline": 1, "split": "test", "rows": []}', "not a Podium baseline: created_at: Field required"),
+    ('{"podium_baseline": 2, "split": "test", "rows": []}', "not a Podium baseline: created_at: Field required"),
+    ('{"podium_baseline": 1, "split": "test", "rows": []}', "a version-1 baseline"),
 ])
 def test_bad_baseline_files_exit_2_naming_the_file(saved, tmp_path, capsys, content, message):
     results, _ = saved
@@ -138,17 +139,29 @@ def test_a_check_entry_needs_exactly_one_non_negative_abs_or_rel(tmp_path, entry
 
 
 @pytest.mark.slow
-def test_a_weakened_spec_fails_the_gate(tmp_path, capsys):
-    """Real runs: a student trained for 5 epochs, its baseline saved; the same spec with 1 epoch fails the check."""
+def test_a_weakened_training_fails_the_gate_and_a_changed_spec_is_a_new_configuration(tmp_path, capsys, monkeypatch):
+    """Real runs: a student trained for 5 epochs, its baseline saved. The same spec trained by code that
+    stops after 1 epoch (a regression in the code) fails the check; the spec itself changed to 1 epoch
+    is another configuration: its baseline row is missing and the new one is new."""
+    import registry.tasks.distillation as distillation
+
     spec = write_spec(tmp_path, {**digits_spec(epochs=5), "seeds": [0, 1, 2]})
     baseline = tmp_path / "baseline.json"
     assert main(["run", str(spec), "--results", str(tmp_path / "a")]) == 0
     assert main(["baseline", "save", "--results", str(tmp_path / "a"), "--out", str(baseline)]) == 0
     capsys.readouterr()
     assert run_check("--baseline", baseline, "--results", tmp_path / "a") == 0
-    assert main(["run", str(spec), "--set", "task.params.epochs=1", "--results", str(tmp_path / "c")]) == 0
+    original = distillation.TrainConfig
+    with monkeypatch.context() as patched:
+        patched.setattr(distillation, "TrainConfig", lambda epochs, *rest: original(1, *rest))
+        assert main(["run", str(spec), "--results", str(tmp_path / "c")]) == 0
     capsys.readouterr()
     assert run_check("--baseline", baseline, "--results", tmp_path / "c") == 1
+    assert "regressed: kd / distillation / digits / quick-digits (small_cnn student_only) / accuracy" in capsys.readouterr().out
+    assert main(["run", str(spec), "--set", "task.params.epochs=1", "--results", str(tmp_path / "d")]) == 0
+    capsys.readouterr()
+    assert run_check("--baseline", baseline, "--results", tmp_path / "d") == 1
     out = capsys.readouterr().out
-    assert "regressed: kd / distillation / digits / small_cnn / student_only / accuracy" in out
+    assert "missing: kd / distillation / digits / quick-digits (small_cnn student_only) / accuracy" in out
+    assert "whose resolved spec differs: quick-digits" in out
     assert json.loads(baseline.read_text())["rows"]

@@ -26,12 +26,13 @@ def test_leaderboard_shows_three_methods_with_three_seeds(digits_results, capsys
     rows = json.loads(capsys.readouterr().out)
     accuracy = {r["method"]: r for r in rows if r["metric"] == "accuracy"}
     assert set(accuracy) == {"student_only", "vanilla_kd", "continuation_kd", "teacher"}
-    assert all(r["n"] == 3 for r in accuracy.values())
+    teacher = accuracy.pop("teacher")
+    assert teacher["reference"] and teacher["rank"] is None and teacher["n"] == 1  # one teacher for every seed (teacher_seed)
+    assert all(r["n"] == 3 and r["configs"] == 1 for r in accuracy.values())
     for row in accuracy.values():
-        assert row["ci_low"] <= row["mean"] <= row["ci_high"]
-        assert 0 < row["mean"] <= 1
-    ranks = sorted(r["rank"] for r in accuracy.values())
-    assert ranks[0] == 1
+        assert 0 <= row["ci_low"] <= row["mean"] <= row["ci_high"] <= 1  # accuracy's interval stays in [0, 1]
+        assert row["label"] == f"kd-digits[method={row['method']}]"
+    assert sorted(r["rank"] for r in accuracy.values())[0] == 1
 
 
 def test_second_identical_run_is_answered_from_the_cache(digits_results, capsys):
