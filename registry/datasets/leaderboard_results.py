@@ -11,6 +11,7 @@ import pandas as pd
 
 from registry.core import DATASETS
 from registry.datasets.clip_scaling import ResultTable
+from registry.targets import Target
 from specs.record import RunRecord, read_records
 
 
@@ -30,7 +31,7 @@ def lookup(record: RunRecord, path: str) -> Any:
     return node
 
 
-@DATASETS.register("leaderboard", label=lambda p: f"leaderboard-{p['track']}-{p['metric']}")
+@DATASETS.register("leaderboard", label=lambda p: f"leaderboard-{p['track']}-{p['metric']}", target=lambda p: Target("table"))
 def leaderboard_results(
     results_dir: Path | None = None, *, track: str, metric: str, x: str, task: str | None = None,
     dataset: str | None = None, split: str = "test", results: str | None = None,

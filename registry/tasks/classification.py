@@ -17,6 +17,7 @@ from torch.nn import functional as F
 
 from registry.context import RunContext, TaskResult
 from registry.core import TASKS
+from registry.targets import Accepts
 from registry.tasks.training import Schedule, TrainConfig, evaluate, fit, test_cases
 
 
@@ -53,7 +54,7 @@ def load_checkpoint(model: nn.Module, path: str, device: torch.device) -> dict[s
     return {"missing_from_checkpoint": list(missing)}
 
 
-@TASKS.register("classification")
+@TASKS.register("classification", accepts=Accepts({"classes"}))
 def classification(
     ctx: RunContext,
     *,
