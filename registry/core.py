@@ -6,7 +6,8 @@ from them, so a misspelt or mistyped parameter is caught before anything runs. P
 parameters are supplied by the harness (a model's ``num_classes``, a task's run context).
 
 Entries also say how they fit together (``registry.targets``): a dataset its ``target``, a task what
-it ``accepts``, a model its ``output``.
+it ``accepts``, a model its ``output``; a parameter naming a local file is typed ``DataPath``
+(``registry.paths``).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
+from registry.paths import path_fields
 from registry.targets import CLASS_SCORES, Accepts, Target, check_kinds
 from specs.errors import Problem
 
@@ -41,6 +43,11 @@ class Entry:
     target: Callable[[dict[str, Any]], Target] | None = None  # datasets: their labels, from validated params
     accepts: Accepts | None = None  # tasks: the dataset targets they work with (None: not checked)
     output: frozenset[str] = CLASS_SCORES  # models: the target kinds they predict
+
+    @property
+    def path_params(self) -> tuple[str, ...]:
+        """Names of the parameters typed ``DataPath`` (local files or folders)."""
+        return tuple(path_fields(self.params_model))
 
     @property
     def harness_names(self) -> tuple[str, ...]:

@@ -1,8 +1,8 @@
-"""Checking a spec against the registries before anything runs: every name and parameter, and
-whether its parts fit each other (``registry.targets``): the task, the model (and a distillation
-teacher) and every metric against the dataset's target. A fit is only checked between parts whose
-names and parameters are valid, and the model and metrics only once the task fits the dataset, so
-one mistake is one problem."""
+"""Checking a spec against the registries before anything runs: every name and parameter, the local
+files its ``DataPath`` parameters name (``registry.paths``), and whether its parts fit each other
+(``registry.targets``): the task, the model (and a distillation teacher) and every metric against
+the dataset's target. A fit is only checked between parts whose names and parameters are valid, and
+the model and metrics only once the task fits the dataset, so one mistake is one problem."""
 from __future__ import annotations
 
 from typing import Any
@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from registry import DATASETS, MODELS, TASKS, load_all
 from registry.core import Registry
 from registry.metrics import Metric, build_metric
+from registry.paths import NOTE, is_path_value, path_fields, resolve_path
 from registry.targets import describe_need, describe_output
 from specs.errors import Problem, SpecError
 from specs.loader import RunSpec
@@ -35,8 +36,8 @@ def check_runs(runs: list[RunSpec]) -> None:
 
 
 def check_spec(spec: Spec, file: str) -> list[Problem]:
-    """Every problem of one expanded spec read from ``file``: unknown names, bad parameters, parts
-    that do not fit each other."""
+    """Every problem of one expanded spec read from ``file``: unknown names, bad parameters, missing
+    data paths, parts that do not fit each other."""
     load_all()
     problems: list[Problem] = []
     valid: dict[str, bool] = {}  # key path of a component -> its name and parameters are fine
@@ -63,10 +64,20 @@ def check_spec(spec: Spec, file: str) -> list[Problem]:
 
 
 def _check_component(registry: Registry, part: Component, path: str, file: str) -> list[Problem]:
-    """The problems of one component: its name, then its parameters."""
+    """The problems of one component: its name, its parameters, then the local paths they name."""
     if part.name not in registry:
         return [Problem(file, f"{path}.name", registry.unknown_message(part.name))]
-    return registry.get(part.name).validate_params(part.params, f"{path}.params", file)
+    entry = registry.get(part.name)
+    problems = entry.validate_params(part.params, f"{path}.params", file)
+    if problems:
+        return problems
+    parsed = entry.parsed_params(part.params)
+    for name, annotation in path_fields(entry.params_model).items():
+        if is_path_value(annotation, parsed[name]):
+            where = resolve_path(parsed[name], file)
+            if not where.exists():
+                problems.append(Problem(file, f"{path}.params.{name}", f"no such file or folder: {where} ({NOTE})"))
+    return problems
 
 
 def _nested(params: BaseModel) -> list[tuple[str, Component]]:

@@ -2,6 +2,9 @@
 
 Whatever goes wrong inside a run (an exception, a non-finite loss, the timeout) becomes a
 ``failed`` record with the reason; the traceback goes beside it in ``error.txt``.
+
+``DataPath`` parameters of the dataset, the models and the task are resolved against the spec
+file's folder (``registry.paths``) before they are built; the record keeps the spec as written.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ import torch
 from registry import DATASETS, MODELS, TASKS, Registry, load_all
 from registry.context import ExtraRun, NoProgress, Progress, RunContext, RunTimeout, TaskResult
 from registry.metrics import build_metric
+from registry.paths import resolved_params
 from runners.device import device_name, resolve_device
 from runners.identity import resolved_spec, run_id
 from runners.provenance import provenance
@@ -40,6 +44,7 @@ class DataCache:
         self._harness = {"cache_dir": cache_root, "results_dir": results_root}  # what a dataset may ask for positionally
 
     def get(self, dataset: Component, device: torch.device) -> Any:
+        """The data of ``dataset``, whose DataPath parameters are resolved already (they are part of the key)."""
         key = f"{dataset.model_dump_json()}@{device}"
         if key != self._key:
             self._data = None  # free the previous one first
@@ -144,10 +149,12 @@ def _run_task(
     run: RunSpec, results: ResultsDir, device: torch.device, metrics: list[Any], progress: Progress, data_cache: DataCache, start: float
 ) -> TaskResult:
     spec = run.spec
-    data = data_cache.get(spec.dataset, device)
+    dataset = resolve_paths(DATASETS, spec.dataset, run.source)
+    data = data_cache.get(dataset, device)
     available = getattr(data, "model_args", {})
 
     def build_model(component: Component) -> Any:
+        component = resolve_paths(MODELS, component, run.source)
         entry = MODELS.get(component.name)
         missing = [name for name in entry.harness_names if name not in available]
         if missing:
@@ -157,14 +164,22 @@ def _run_task(
             )
         return entry.build(harness={name: available[name] for name in entry.harness_names}, params=component.params)
 
+    task = resolve_paths(TASKS, spec.task, run.source)
     ctx = RunContext(
-        seed=run.seed, device=device, data=data, model=spec.model, dataset=spec.dataset,
+        seed=run.seed, device=device, data=data, model=resolve_paths(MODELS, spec.model, run.source), dataset=dataset,
         metrics=metrics, cache_dir=results.cache,
         run_dir=results.run_dir(run_id(run)), progress=progress, build_model=build_model,
         deadline=None if spec.timeout_s is None else start + spec.timeout_s,
     )
     with _alarm(spec.timeout_s, start):
-        return TASKS.get(spec.task.name).build(ctx, params=spec.task.params)
+        return TASKS.get(task.name).build(ctx, params=task.params)
+
+
+def resolve_paths(registry: Registry, component: Component, spec_file: str) -> Component:
+    """``component`` with its DataPath parameters made absolute against the spec file's folder
+    (``registry.paths``); the same object when it has none."""
+    params = resolved_params(registry.get(component.name).params_model, component.params, spec_file)
+    return component if params is component.params else component.model_copy(update={"params": params})
 
 
 @contextlib.contextmanager

@@ -20,6 +20,7 @@ from registry.core import DATASETS
 from registry.datasets import DatasetUnavailable
 from registry.datasets.tensors import stratified_split
 from registry.datasets.text import TextData, TextSplit
+from registry.paths import DataPath
 from registry.targets import Target
 
 GlueTask = Literal["cola", "sst2", "mrpc", "stsb", "qqp", "mnli", "qnli", "rte", "wnli"]
@@ -151,7 +152,7 @@ def _limit(split: TextSplit, limit: int | None, seed: int, stratify: bool) -> Te
 
 @DATASETS.register("glue", label=lambda p: f"glue-{p['task']}", target=lambda p: glue_target(p["task"]))
 def glue(
-    *, task: GlueTask, path: str | None = None, hub_name: str = "nyu-mll/glue", val_fraction: float = 0.1,
+    *, task: GlueTask, path: DataPath | None = None, hub_name: str = "nyu-mll/glue", val_fraction: float = 0.1,
     split_seed: int = 0, train_limit: int | None = None, eval_limit: int | None = None,
 ) -> TextData:
     """GLUE task (sentence or pair classification, STS-B regression): hub or local parquet; test = validation.

@@ -24,6 +24,7 @@ from pydantic import PositiveInt, ValidationError
 
 from registry.core import DATASETS
 from registry.datasets import DatasetUnavailable
+from registry.paths import DataPath
 from registry.targets import Target
 from specs.method_card import QUESTIONS, MethodCard
 from specs.record import read_records
@@ -117,14 +118,14 @@ def responses_from_runs(root: Path, track: str) -> SurveyResponses:
 
 
 @DATASETS.register("survey_responses", label=lambda p: f"survey-{Path(str(p.get('path', 'responses'))).stem}", target=lambda p: Target("responses"))
-def survey_responses(*, path: str) -> SurveyResponses:
+def survey_responses(*, path: DataPath) -> SurveyResponses:
     """Survey responses from a CSV or parquet table, one row per response."""
     file = Path(path)
     return responses_from_frame(read_table(file), f"survey-{file.stem}", str(file))
 
 
 @DATASETS.register("method_cards", label=lambda p: f"survey-{p.get('track')}", target=lambda p: Target("responses"))
-def method_cards(results_dir: Path | None = None, *, track: str, results: str | None = None) -> SurveyResponses:
+def method_cards(results_dir: Path | None = None, *, track: str, results: DataPath | None = None) -> SurveyResponses:
     """The method cards of a track's submissions in this results folder, as survey responses."""
     root = Path(results) if results is not None else results_dir
     if root is None:

@@ -67,6 +67,7 @@ from torch.nn import functional as F
 from registry.core import MODELS
 from registry.datasets.tensors import Fields
 from registry.datasets.text import FileTokenizer, minilm_dir
+from registry.paths import DataPath
 
 Dropout = Annotated[float, Field(ge=0.0, lt=1.0)]
 Pooling = Literal["cls", "mean"]
@@ -379,7 +380,7 @@ def tiny_transformer(
     max_length: PositiveInt = 128,
     dropout: Dropout = 0.1,
     pooling: Pooling = "cls",
-    tokenizer: str = "minilm",
+    tokenizer: Literal["minilm"] | DataPath = "minilm",
 ) -> nn.Module:
     """A small BERT trained from scratch (N(0, 0.02) init; 2 layers, hidden 128, 4 heads by default; ~4.3M params, mostly word embeddings)."""
     path = Path(minilm_dir()) / "tokenizer.json" if tokenizer == "minilm" else Path(tokenizer)

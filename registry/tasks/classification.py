@@ -17,6 +17,7 @@ from torch.nn import functional as F
 
 from registry.context import RunContext, TaskResult
 from registry.core import TASKS
+from registry.paths import DataPath
 from registry.targets import Accepts
 from registry.tasks.training import Schedule, TrainConfig, evaluate, fit, test_cases
 
@@ -59,7 +60,7 @@ def classification(
     ctx: RunContext,
     *,
     mode: Literal["finetune", "linear_probe"] = "finetune",
-    checkpoint: str | None = None,
+    checkpoint: DataPath | None = None,
     epochs: PositiveInt = 10,
     lr: PositiveFloat = 0.01,
     batch_size: PositiveInt = 8,

@@ -106,3 +106,43 @@ def test_methods_differ_but_share_the_teacher(tmp_path):
     histories = [tuple(h["loss"] for h in r.info["history"]) for r in outcome.ran]
     assert len(set(histories)) == 4
     assert "teacher_run_id" not in outcome.ran[0].info  # the student alone needs no teacher
+
+
+# --- data paths: relative to the spec file ---------------------------------------------------------
+
+
+def survey_spec(name: str, path: str) -> dict:
+    return {"name": name, "track": "challenges", "dataset": {"name": "survey_responses", "params": {"path": path}},
+            "model": {"name": "survey_estimator", "params": {"resamples": 50}}, "task": {"name": "survey_stats"},
+            "metrics": ["share"], "seeds": [0]}
+
+
+@pytest.mark.parametrize("value", ["./responses.csv", "responses.csv"])
+def test_a_relative_data_path_is_read_beside_the_spec_and_kept_as_written(tmp_path, monkeypatch, value):
+    from registry.datasets.survey import synthetic_frame
+
+    folder = tmp_path / "specs" / "survey"
+    folder.mkdir(parents=True)
+    synthetic_frame(challenges=2).to_csv(folder / "responses.csv", index=False)
+    spec = write_spec(folder, survey_spec("survey", value))
+    monkeypatch.chdir(tmp_path)  # not the spec's folder
+    [record] = run_sweep(expand(spec.relative_to(tmp_path)), ResultsDir(tmp_path / "results"), reporter=SweepReporter(live=False)).ran
+    assert record.status == "ok", record.error
+    assert record.spec["dataset"]["params"]["path"] == value and record.dataset == "survey-responses"
+    assert record.metrics["test"]
+
+
+def test_the_same_relative_path_in_two_folders_is_two_datasets(tmp_path):
+    """The in-memory data cache is keyed by the resolved path: two specs saying `data.csv` in different
+    folders read different files, even in one sweep."""
+    from registry.datasets.survey import synthetic_frame
+
+    runs = []
+    for name, challenges in (("a", 2), ("b", 5)):
+        (tmp_path / name).mkdir()
+        synthetic_frame(challenges=challenges).to_csv(tmp_path / name / "data.csv", index=False)
+        runs += expand(write_spec(tmp_path / name, survey_spec(f"survey-{name}", "data.csv")))
+    a, b = run_sweep(runs, ResultsDir(tmp_path / "results"), reporter=SweepReporter(live=False)).ran
+    assert a.status == b.status == "ok"
+    assert (a.info["challenges"], b.info["challenges"]) == (2, 5)
+
