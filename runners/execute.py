@@ -1,7 +1,8 @@
 """Executing one run: seed, device, build the registry objects, call the task, write the record.
 
 Whatever goes wrong inside a run (an exception, a non-finite loss, the timeout) becomes a
-``failed`` record with the reason; the traceback goes beside it in ``error.txt``.
+``failed`` record with the reason; the traceback goes beside it in ``error.txt``. A metric that
+raises fails the run too, but keeps the metrics that did compute (``runners.metric_guard``).
 
 ``DataPath`` parameters of the dataset, the models and the task are resolved against the spec
 file's folder (``registry.paths``) before they are built; the record keeps the spec as written.
@@ -26,6 +27,7 @@ from registry.metrics import build_metric
 from registry.paths import resolved_params
 from runners.device import device_name, resolve_device
 from runners.identity import resolved_spec, run_id
+from runners.metric_guard import GuardedMetric, MetricFailures
 from runners.provenance import provenance
 from runners.records import ResultsDir
 from runners.seeding import seed_everything
@@ -69,19 +71,25 @@ def execute(run: RunSpec, results: ResultsDir, device_override: str | None = Non
             seed_everything(run.seed)
             device = resolve_device(device_label)
             device_label = str(device)
-            metric_objects = [build_metric(ref) for ref in spec.metrics]
+            built = [build_metric(ref) for ref in spec.metrics]
+            failures = MetricFailures([m.name for m in built])
+            metric_objects = [GuardedMetric(m, failures) for m in built]
             directions = {m.name: m.higher_is_better for m in metric_objects}
             data_cache = data_cache or DataCache(results.cache / "data", results.root)
             result = _run_task(run, results, device, metric_objects, progress or NoProgress(), data_cache, start)
             provenance_facts = _provenance(device)
         metrics, dropped = _finite(result.metrics)
+        dropped = [entry for entry in dropped if entry.split("/")[1] not in failures]  # those failed; not undefined
         directions.update(result.higher_is_better)
         for name in {n for values in metrics.values() for n in values}:  # per-class entries ("seg_iou/cell")
             directions.setdefault(name, directions.get(name.split("/")[0], True))
         info = {**result.info, **({"non_finite_metrics": dropped} if dropped else {})}
+        cases = {name: values for name, values in result.cases.items() if name not in failures}
+        if failures:  # the metrics that computed are kept; the run is failed, naming the others
+            _write_details(results, run, failures.details())
         record = RunRecord(
-            **base, status="ok", duration_s=time.monotonic() - start, device=device_label, metrics=metrics,
-            higher_is_better=directions, provenance=provenance_facts, info=info, cases=result.cases,
+            **base, status="failed" if failures else "ok", error=failures.message() or None, duration_s=time.monotonic() - start,
+            device=device_label, metrics=metrics, higher_is_better=directions, provenance=provenance_facts, info=info, cases=cases,
         )
         extras = [_extra_record(run, extra, device, directions, provenance_facts) for extra in result.extra_runs]
         for made in (record, *extras):
@@ -105,10 +113,15 @@ def failed_record(run: RunSpec, error: str, results: ResultsDir, *, details: str
     """The ``failed`` record of a run, its ``details`` (a traceback) written beside it in ``error.txt``;
     the caller writes the record. Executors use it for runs that could not report their own failure."""
     load_all()
+    _write_details(results, run, details)
+    return RunRecord(**_record_fields(run, started_at), status="failed", error=error, duration_s=duration_s, device=device, provenance=_provenance(None))
+
+
+def _write_details(results: ResultsDir, run: RunSpec, details: str) -> None:
+    """What a failed run's record cannot hold (tracebacks), in ``error.txt`` beside it."""
     folder = results.run_dir(run_id(run))
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "error.txt").write_text(details, encoding="utf-8")
-    return RunRecord(**_record_fields(run, started_at), status="failed", error=error, duration_s=duration_s, device=device, provenance=_provenance(None))
 
 
 @contextlib.contextmanager

@@ -146,3 +146,53 @@ def test_the_same_relative_path_in_two_folders_is_two_datasets(tmp_path):
     assert a.status == b.status == "ok"
     assert (a.info["challenges"], b.info["challenges"]) == (2, 5)
 
+
+# --- a metric that fails keeps the others ----------------------------------------------------------
+
+
+@pytest.fixture
+def failing_metrics():
+    """Metrics that raise in their value or in their per-case values, registered for one test."""
+    from registry import METRICS, load_all
+    from registry.metrics.classification import ClassificationMetric
+
+    class Raising(ClassificationMetric):
+        """Raises when scored."""
+
+        def __call__(self, scores, labels):
+            raise ValueError("cannot score this")
+
+    class RaisingCases(ClassificationMetric):
+        """Scores, but raises for per-case values."""
+
+        def __call__(self, scores, labels):
+            return 0.25
+
+        def per_case(self, scores, labels):
+            raise RuntimeError("no cases")
+
+    load_all()
+    METRICS.register("test_raising")(Raising)
+    METRICS.register("test_raising_cases")(RaisingCases)
+    yield
+    for name in ("test_raising", "test_raising_cases"):
+        METRICS._entries.pop(name, None)
+
+
+def test_a_failing_metric_fails_the_run_but_keeps_the_other_metrics(tmp_path, failing_metrics, capsys):
+    from runners.cli import main
+
+    spec = {**digits_spec(), "metrics": ["accuracy", "test_raising", "macro_f1", "test_raising_cases"]}
+    path = write_spec(tmp_path, spec)
+    assert main(["run", str(path), "--results", str(tmp_path / "results")]) == 1
+    [folder] = (tmp_path / "results" / "runs").iterdir()
+    record = json.loads((folder / "record.json").read_text())
+    assert record["status"] == "failed"
+    assert record["error"] == "metric 'test_raising' failed: ValueError: cannot score this; metric 'test_raising_cases' failed: RuntimeError: no cases"
+    assert set(record["metrics"]["test"]) == set(record["metrics"]["val"]) == {"accuracy", "macro_f1", "test_raising_cases"}
+    assert record["metrics"]["test"]["test_raising_cases"] == 0.25  # it did compute; its cases did not
+    assert set(record["cases"]) == {"accuracy"}
+    assert "non_finite_metrics" not in record["info"]  # failed, not undefined
+    details = (folder / "error.txt").read_text()
+    assert "metric 'test_raising' failed" in details and "Traceback" in details and "cannot score this" in details
+    assert "metric 'test_raising' failed" in capsys.readouterr().out  # the sweep's line says why
