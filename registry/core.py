@@ -4,6 +4,10 @@ An entry is a function (or class) registered with a decorator beside its impleme
 Its keyword-only parameters are what a spec may set under ``params``; a pydantic model is built
 from them, so a misspelt or mistyped parameter is caught before anything runs. Positional
 parameters are supplied by the harness (a model's ``num_classes``, a task's run context).
+
+Entries also say how they fit together (``registry.targets``): a dataset its ``target``, a task what
+it ``accepts``, a model its ``output``; a parameter naming a local file is typed ``DataPath``
+(``registry.paths``).
 """
 from __future__ import annotations
 
@@ -11,10 +15,12 @@ import difflib
 import inspect
 import typing
 from dataclasses import dataclass
-from typing import Any, Callable, Generic, Iterator, TypeVar
+from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
+from registry.paths import path_fields
+from registry.targets import CLASS_SCORES, Accepts, Target, check_kinds
 from specs.errors import Problem
 
 T = TypeVar("T", bound=Callable[..., Any])
@@ -34,6 +40,14 @@ class Entry:
     description: str
     params_model: type[BaseModel]
     board_label: Callable[[dict[str, Any]], str] | None = None
+    target: Callable[[dict[str, Any]], Target] | None = None  # datasets: their labels, from validated params
+    accepts: Accepts | None = None  # tasks: the dataset targets they work with (None: not checked)
+    output: frozenset[str] = CLASS_SCORES  # models: the target kinds they predict
+
+    @property
+    def path_params(self) -> tuple[str, ...]:
+        """Names of the parameters typed ``DataPath`` (local files or folders)."""
+        return tuple(path_fields(self.params_model))
 
     @property
     def harness_names(self) -> tuple[str, ...]:
@@ -47,6 +61,10 @@ class Entry:
         """The name results are filed under: the entry's name, or what its ``label`` function makes
         of the parameters (a dataset whose variants are different benchmarks, e.g. MTNeuro's tasks)."""
         return self.board_label(self.parsed_params(params)) if self.board_label else self.name
+
+    def target_for(self, params: dict[str, Any]) -> Target | None:
+        """A dataset's target with these parameters (None when it declares none)."""
+        return self.target(self.parsed_params(params)) if self.target else None
 
     def validate_params(self, params: dict[str, Any], path: str, file: str) -> list[Problem]:
         """Problems with ``params`` for this entry, each naming ``path.<key>``."""
@@ -74,16 +92,23 @@ class Registry(Generic[T]):
         self.kind = kind
         self._entries: dict[str, Entry] = {}
 
-    def register(self, name: str, description: str | None = None, label: Callable[[dict[str, Any]], str] | None = None) -> Callable[[T], T]:
+    def register(
+        self, name: str, description: str | None = None, label: Callable[[dict[str, Any]], str] | None = None, *,
+        target: Callable[[dict[str, Any]], Target] | None = None, accepts: Accepts | None = None, output: Iterable[str] | None = None,
+    ) -> Callable[[T], T]:
         """Decorator: register ``obj`` under ``name``; the docstring's first line describes it.
-        ``label`` maps validated parameters to the name results are filed under (default ``name``)."""
+        ``label`` maps validated parameters to the name results are filed under (default ``name``).
+        How the entry fits others (``registry.targets``): a dataset's ``target`` maps its validated
+        parameters to a ``Target``; a task ``accepts`` some targets; a model's ``output`` lists the
+        target kinds it predicts (default ``{"classes"}``)."""
+        outputs = CLASS_SCORES if output is None else check_kinds(output)
 
         def decorate(obj: T) -> T:
             if name in self._entries and self._entries[name].obj is not obj:
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
             lines = (inspect.getdoc(obj) or "").strip().splitlines()
             text = description or (lines[0] if lines else "")
-            self._entries[name] = Entry(self.kind, name, obj, text, _params_model(name, obj), label)
+            self._entries[name] = Entry(self.kind, name, obj, text, _params_model(name, obj), label, target, accepts, outputs)
             return obj
 
         return decorate

@@ -1,7 +1,11 @@
 """Executing one run: seed, device, build the registry objects, call the task, write the record.
 
 Whatever goes wrong inside a run (an exception, a non-finite loss, the timeout) becomes a
-``failed`` record with the reason; the traceback goes beside it in ``error.txt``.
+``failed`` record with the reason; the traceback goes beside it in ``error.txt``. A metric that
+raises fails the run too, but keeps the metrics that did compute (``runners.metric_guard``).
+
+``DataPath`` parameters of the dataset, the models and the task are resolved against the spec
+file's folder (``registry.paths``) before they are built; the record keeps the spec as written.
 """
 from __future__ import annotations
 
@@ -20,8 +24,10 @@ import torch
 from registry import DATASETS, MODELS, TASKS, Registry, load_all
 from registry.context import ExtraRun, NoProgress, Progress, RunContext, RunTimeout, TaskResult
 from registry.metrics import build_metric
+from registry.paths import resolved_params
 from runners.device import device_name, resolve_device
 from runners.identity import config_id, resolved_spec, run_id
+from runners.metric_guard import GuardedMetric, MetricFailures
 from runners.provenance import provenance
 from runners.records import ResultsDir
 from runners.seeding import seed_everything
@@ -40,6 +46,7 @@ class DataCache:
         self._harness = {"cache_dir": cache_root, "results_dir": results_root}  # what a dataset may ask for positionally
 
     def get(self, dataset: Component, device: torch.device) -> Any:
+        """The data of ``dataset``, whose DataPath parameters are resolved already (they are part of the key)."""
         key = f"{dataset.model_dump_json()}@{device}"
         if key != self._key:
             self._data = None  # free the previous one first
@@ -64,12 +71,15 @@ def execute(run: RunSpec, results: ResultsDir, device_override: str | None = Non
             seed_everything(run.seed)
             device = resolve_device(device_label)
             device_label = str(device)
-            metric_objects = [build_metric(ref) for ref in spec.metrics]
+            built = [build_metric(ref) for ref in spec.metrics]
+            failures = MetricFailures([m.name for m in built])
+            metric_objects = [GuardedMetric(m, failures) for m in built]
             directions = {m.name: m.higher_is_better for m in metric_objects}
             data_cache = data_cache or DataCache(results.cache / "data", results.root)
             result = _run_task(run, results, device, metric_objects, progress or NoProgress(), data_cache, start)
             provenance_facts = _provenance(device)
         metrics, dropped = _finite(result.metrics)
+        dropped = [entry for entry in dropped if entry.split("/")[1] not in failures]  # those failed; not undefined
         directions.update(result.higher_is_better)
         bounds = {m.name: m.bounds for m in metric_objects if m.bounds is not None}
         for name in {n for values in metrics.values() for n in values}:  # per-class entries ("seg_iou/cell")
@@ -77,11 +87,14 @@ def execute(run: RunSpec, results: ResultsDir, device_override: str | None = Non
             if name.split("/")[0] in bounds:
                 bounds.setdefault(name, bounds[name.split("/")[0]])
         info = {**result.info, **({"non_finite_metrics": dropped} if dropped else {})}
+        cases = {name: values for name, values in result.cases.items() if name not in failures}
+        if failures:  # the metrics that computed are kept; the run is failed, naming the others
+            _write_details(results, run, failures.details())
         # a side run trained here (a teacher) has its time on its own record, not in this run's
         trained_here = sum(extra.duration_s for extra in result.extra_runs if extra.trained_here)
         record = RunRecord(
-            **base, status="ok", duration_s=time.monotonic() - start - trained_here, device=device_label, metrics=metrics,
-            higher_is_better=directions, bounds=bounds, provenance=provenance_facts, info=info, cases=result.cases,
+            **base, status="failed" if failures else "ok", error=failures.message() or None, duration_s=time.monotonic() - start - trained_here,
+            device=device_label, metrics=metrics, higher_is_better=directions, bounds=bounds, provenance=provenance_facts, info=info, cases=cases,
         )
         extras = [_extra_record(run, extra, device, directions, bounds, provenance_facts) for extra in result.extra_runs]
         for made in (record, *extras):
@@ -105,10 +118,15 @@ def failed_record(run: RunSpec, error: str, results: ResultsDir, *, details: str
     """The ``failed`` record of a run, its ``details`` (a traceback) written beside it in ``error.txt``;
     the caller writes the record. Executors use it for runs that could not report their own failure."""
     load_all()
+    _write_details(results, run, details)
+    return RunRecord(**_record_fields(run, started_at), status="failed", error=error, duration_s=duration_s, device=device, provenance=_provenance(None))
+
+
+def _write_details(results: ResultsDir, run: RunSpec, details: str) -> None:
+    """What a failed run's record cannot hold (tracebacks), in ``error.txt`` beside it."""
     folder = results.run_dir(run_id(run))
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "error.txt").write_text(details, encoding="utf-8")
-    return RunRecord(**_record_fields(run, started_at), status="failed", error=error, duration_s=duration_s, device=device, provenance=_provenance(None))
 
 
 @contextlib.contextmanager
@@ -149,10 +167,12 @@ def _run_task(
     run: RunSpec, results: ResultsDir, device: torch.device, metrics: list[Any], progress: Progress, data_cache: DataCache, start: float
 ) -> TaskResult:
     spec = run.spec
-    data = data_cache.get(spec.dataset, device)
+    dataset = resolve_paths(DATASETS, spec.dataset, run.source)
+    data = data_cache.get(dataset, device)
     available = getattr(data, "model_args", {})
 
     def build_model(component: Component) -> Any:
+        component = resolve_paths(MODELS, component, run.source)
         entry = MODELS.get(component.name)
         missing = [name for name in entry.harness_names if name not in available]
         if missing:
@@ -162,14 +182,22 @@ def _run_task(
             )
         return entry.build(harness={name: available[name] for name in entry.harness_names}, params=component.params)
 
+    task = resolve_paths(TASKS, spec.task, run.source)
     ctx = RunContext(
-        seed=run.seed, device=device, data=data, model=spec.model, dataset=spec.dataset,
+        seed=run.seed, device=device, data=data, model=resolve_paths(MODELS, spec.model, run.source), dataset=dataset,
         metrics=metrics, cache_dir=results.cache,
         run_dir=results.run_dir(run_id(run)), progress=progress, build_model=build_model,
         deadline=None if spec.timeout_s is None else start + spec.timeout_s,
     )
     with _alarm(spec.timeout_s, start):
-        return TASKS.get(spec.task.name).build(ctx, params=spec.task.params)
+        return TASKS.get(task.name).build(ctx, params=task.params)
+
+
+def resolve_paths(registry: Registry, component: Component, spec_file: str) -> Component:
+    """``component`` with its DataPath parameters made absolute against the spec file's folder
+    (``registry.paths``); the same object when it has none."""
+    params = resolved_params(registry.get(component.name).params_model, component.params, spec_file)
+    return component if params is component.params else component.model_copy(update={"params": params})
 
 
 @contextlib.contextmanager

@@ -28,6 +28,7 @@ from specs.published import PublishedTable, load_published
 from specs.ranking import RankingSpec
 from specs.schema import Component, EvaluateMetric, Resources, Spec, matrix_paths
 
+UNSET = "???"  # omegaconf's mandatory value: a spec leaves it to whoever runs it (`--set key=...`)
 # `${name:` opens a resolver call; plain `${a.b}` node interpolation has no colon before `}`.
 RESOLVER_CALL = re.compile(r"\$\{\s*[A-Za-z_][\w.\-]*\s*:")
 
@@ -41,6 +42,7 @@ class RunSpec:
     source: str
     matrix_values: dict[str, Any] = field(default_factory=dict)
     plugins: tuple[str, ...] = ()  # import references of the plugins the run needs (files made absolute)
+    unset: tuple[str, ...] = ()  # keys the spec leaves to whoever runs it (``???``): given with --set before it can run
 
     @property
     def label(self) -> str:
@@ -115,7 +117,8 @@ def _expand(raw: DictConfig, file: str) -> list[RunSpec]:
                 chosen[path] = part
         spec = _validate(_resolve(cfg, file), file, context=f" (matrix {chosen})" if chosen else "")
         plugins = tuple(plugin_ref(ref, Path(file).parent) for ref in spec.plugins)
-        runs.extend(RunSpec(spec, seed, file, chosen, plugins) for seed in spec.seeds)
+        unset = tuple(sorted(OmegaConf.missing_keys(cfg)))
+        runs.extend(RunSpec(spec, seed, file, chosen, plugins, unset) for seed in spec.seeds)
     return runs
 
 

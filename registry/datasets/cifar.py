@@ -17,6 +17,8 @@ from registry.core import DATASETS
 from registry.datasets import DatasetUnavailable
 from registry.datasets.images import ImageClassificationData
 from registry.datasets.tensors import normalised_splits, stratified_split
+from registry.paths import DataPath
+from registry.targets import Target
 
 
 def _decode(image: Any) -> np.ndarray:
@@ -80,18 +82,18 @@ def load_cifar(
     )
 
 
-@DATASETS.register("cifar10")
+@DATASETS.register("cifar10", target=lambda p: Target("classes", 10))
 def cifar10(
-    *, path: str | None = None, hub_name: str = "uoft-cs/cifar10", val_fraction: float = 0.1,
+    *, path: DataPath | None = None, hub_name: str = "uoft-cs/cifar10", val_fraction: float = 0.1,
     split_seed: int = 0, augment: bool = True, train_limit: int | None = None,
 ) -> ImageClassificationData:
     """CIFAR-10 (32x32 colour, 10 classes): hub or local parquet; crop+flip augmentation on train."""
     return load_cifar(hub_name, "label", 10, path, val_fraction, split_seed, augment, train_limit)
 
 
-@DATASETS.register("cifar100")
+@DATASETS.register("cifar100", target=lambda p: Target("classes", 100))
 def cifar100(
-    *, path: str | None = None, hub_name: str = "uoft-cs/cifar100", val_fraction: float = 0.1,
+    *, path: DataPath | None = None, hub_name: str = "uoft-cs/cifar100", val_fraction: float = 0.1,
     split_seed: int = 0, augment: bool = True, train_limit: int | None = None,
 ) -> ImageClassificationData:
     """CIFAR-100 (32x32 colour, 100 fine classes): hub or local parquet; crop+flip augmentation on train."""

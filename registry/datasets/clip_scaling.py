@@ -16,6 +16,8 @@ import pandas as pd
 
 from registry.core import DATASETS
 from registry.datasets import DatasetUnavailable
+from registry.paths import DataPath
+from registry.targets import Target
 
 REPOSITORY = "https://raw.githubusercontent.com/LAION-AI/scaling-laws-openclip/main"
 RESULTS = "zeroshot_results.csv"
@@ -41,8 +43,8 @@ def with_paper_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-@DATASETS.register("clip_scaling_results", label=lambda p: "clip-scaling-results")
-def clip_scaling_results(*, path: str | None = None, url: str = REPOSITORY) -> ResultTable:
+@DATASETS.register("clip_scaling_results", label=lambda p: "clip-scaling-results", target=lambda p: Target("table"))
+def clip_scaling_results(*, path: DataPath | None = None, url: str = REPOSITORY) -> ResultTable:
     """Cherti et al.'s zero-shot results table (OpenCLIP + OpenAI CLIP): from the repository or a local path."""
     where = str(Path(path) / RESULTS) if path is not None else f"{url.rstrip('/')}/{RESULTS}"
     try:

@@ -21,6 +21,7 @@ from scipy.ndimage import gaussian_filter, uniform_filter
 
 from registry.core import DATASETS
 from registry.datasets.firecube import DYNAMIC, LABEL, LANDCOVER, STATIC, FireCubeData, load_firecube
+from registry.targets import Target
 from specs.hashing import stable_hash
 
 FUEL_CLASSES = (2, 3, 4)  # land-cover groups that burn easily in this synthetic world (forest, shrub, grass)
@@ -125,7 +126,7 @@ def write_cube(path: Path, fmt: Literal["zarr", "netcdf"], **settings) -> Path:
     return path
 
 
-@DATASETS.register("firecube-synthetic")
+@DATASETS.register("firecube-synthetic", target=lambda p: Target("classes", 2))
 def firecube_synthetic(
     cache_dir: Path | None = None, *, first_year: int = 2016, last_year: int = 2020, size: PositiveInt = 24,
     fire_rate: PositiveFloat = 0.002, cube_seed: int = 0, format: Literal["zarr", "netcdf"] = "zarr",

@@ -20,6 +20,8 @@ from registry.core import DATASETS
 from registry.datasets import DatasetUnavailable
 from registry.datasets.tensors import stratified_split
 from registry.datasets.text import TextData, TextSplit
+from registry.paths import DataPath
+from registry.targets import Target
 
 GlueTask = Literal["cola", "sst2", "mrpc", "stsb", "qqp", "mnli", "qnli", "rte", "wnli"]
 
@@ -53,6 +55,12 @@ TASKS: dict[str, TaskInfo] = {
     "rte": TaskInfo("sentence1", "sentence2", ("entailment", "not_entailment")),
     "wnli": TaskInfo("sentence1", "sentence2", ("not_entailment", "entailment")),
 }
+
+
+def glue_target(task: str) -> Target:
+    """A GLUE task's labels: STS-B's regression scores, else its classes (MNLI 3, the others 2)."""
+    info = TASKS[task]
+    return Target("regression") if info.regression else Target("classes", len(info.class_names))
 
 
 def _parquet_files(root: Path, task: str, split: str) -> list[str]:
@@ -142,9 +150,9 @@ def _limit(split: TextSplit, limit: int | None, seed: int, stratify: bool) -> Te
     return _take(split, keep)
 
 
-@DATASETS.register("glue", label=lambda p: f"glue-{p['task']}")
+@DATASETS.register("glue", label=lambda p: f"glue-{p['task']}", target=lambda p: glue_target(p["task"]))
 def glue(
-    *, task: GlueTask, path: str | None = None, hub_name: str = "nyu-mll/glue", val_fraction: float = 0.1,
+    *, task: GlueTask, path: DataPath | None = None, hub_name: str = "nyu-mll/glue", val_fraction: float = 0.1,
     split_seed: int = 0, train_limit: int | None = None, eval_limit: int | None = None,
 ) -> TextData:
     """GLUE task (sentence or pair classification, STS-B regression): hub or local parquet; test = validation.

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 
 from registry.core import DATASETS
-from registry.datasets.glue import TASKS as GLUE_TASKS
+from registry.datasets.glue import TASKS as GLUE_TASKS, glue_target
 from registry.datasets.rt_sentiment import load_sentences
 from registry.datasets.text import TextData, TextSplit
 
@@ -64,7 +64,7 @@ def _label(params: dict[str, Any]) -> str:
     return f"glue-synthetic-{params['task']}"
 
 
-@DATASETS.register("glue-synthetic", label=_label)
+@DATASETS.register("glue-synthetic", label=_label, target=lambda p: glue_target(p["task"]))
 def glue_synthetic(*, task: SyntheticTask = "sst2", size: int = 1200, split_seed: int = 0) -> TextData:
     """GLUE-shaped sst2/cola/mrpc/stsb made offline from Rotten Tomatoes sentences (synthetic, for smoke runs)."""
     rng = np.random.default_rng(split_seed)

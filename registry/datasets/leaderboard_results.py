@@ -11,6 +11,8 @@ import pandas as pd
 
 from registry.core import DATASETS
 from registry.datasets.clip_scaling import ResultTable
+from registry.paths import DataPath
+from registry.targets import Target
 from specs.record import RunRecord, read_records
 
 
@@ -30,10 +32,10 @@ def lookup(record: RunRecord, path: str) -> Any:
     return node
 
 
-@DATASETS.register("leaderboard", label=lambda p: f"leaderboard-{p['track']}-{p['metric']}")
+@DATASETS.register("leaderboard", label=lambda p: f"leaderboard-{p['track']}-{p['metric']}", target=lambda p: Target("table"))
 def leaderboard_results(
     results_dir: Path | None = None, *, track: str, metric: str, x: str, task: str | None = None,
-    dataset: str | None = None, split: str = "test", results: str | None = None,
+    dataset: str | None = None, split: str = "test", results: DataPath | None = None,
 ) -> ResultTable:
     """A track's successful runs in this results folder: one row per run, x from its spec, y = metric."""
     root = Path(results) if results is not None else results_dir

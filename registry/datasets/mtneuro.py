@@ -21,6 +21,7 @@ import numpy as np
 from registry.core import DATASETS
 from registry.datasets import DatasetUnavailable
 from registry.datasets.tensors import SegmentationData, TensorData, normalised_splits
+from registry.targets import Target
 from specs.hashing import stable_hash
 
 IMAGE_URI = "bossdb://prasad/prasad2020/image"
@@ -54,6 +55,16 @@ class Cutout:
     image: np.ndarray
     roi: np.ndarray | None = None
     pixels: np.ndarray | None = None
+
+
+def pixel_classes(task: str) -> tuple[str, ...]:
+    """A segmentation task's pixel classes: all four, or three with axons merged into background."""
+    return PIXEL_CLASSES if task == "segmentation_4class" else PIXEL_CLASSES[:3]
+
+
+def task_target(task: str) -> Target:
+    """What a task's labels are: one of 4 region classes per tile, or a mask of its pixel classes."""
+    return Target("classes", len(REGION_CLASSES)) if task == "region" else Target("masks", len(pixel_classes(task)))
 
 
 def regions_for(task: str) -> list[str]:
@@ -109,7 +120,7 @@ def build(cutouts: dict[str, Cutout], task: str, dims: int, tile: int = TILE, z_
     splits = normalised_splits(images, targets)
     if task == "region":
         return TensorData(splits["train"], splits["val"], splits["test"], 4, REGION_CLASSES)
-    classes = PIXEL_CLASSES if task == "segmentation_4class" else PIXEL_CLASSES[:3]
+    classes = pixel_classes(task)
     return SegmentationData(splits["train"], splits["val"], splits["test"], len(classes), classes)
 
 
@@ -156,7 +167,7 @@ def _label(params: dict[str, Any]) -> str:
     return f"mtneuro-{params['task']}-{params['dims']}d"
 
 
-@DATASETS.register("mtneuro", label=_label)
+@DATASETS.register("mtneuro", label=_label, target=lambda p: task_target(p["task"]))
 def mtneuro(
     cache_dir: Path | None = None, *, task: Task = "region", dims: Literal[2, 3] = 2,
     image_uri: str = IMAGE_URI, roi_uri: str = ROI_URI, pixel_uri: str = PIXEL_URI,

@@ -16,7 +16,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 
 from registry.core import DATASETS
-from registry.datasets.mtneuro import CUTOUTS, Z_RANGE, Cutout, Task, TensorData, build, sample_starts
+from registry.datasets.mtneuro import CUTOUTS, Z_RANGE, Cutout, Task, TensorData, build, sample_starts, task_target
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def _label(params: dict[str, Any]) -> str:
     return f"mtneuro-synthetic-{params['task']}-{params['dims']}d"
 
 
-@DATASETS.register("mtneuro-synthetic", label=_label)
+@DATASETS.register("mtneuro-synthetic", label=_label, target=lambda p: task_target(p["task"]))
 def mtneuro_synthetic(
     *, task: Task = "region", dims: Literal[2, 3] = 2, size: int = 256, z_step: int = 1, seed: int = 0,
 ) -> TensorData:

@@ -16,6 +16,7 @@ from registry.core import DATASETS
 from registry.datasets import DatasetUnavailable
 from registry.datasets.tensors import stratified_split
 from registry.datasets.text import TextData, TextSplit
+from registry.targets import Target
 
 CORPUS = Path("data") / "rotten_tomatoes_corpus.csv.bz2"
 CLASS_NAMES = ("rotten", "fresh")
@@ -43,7 +44,7 @@ def load_sentences() -> tuple[list[str], np.ndarray]:
     return frame["text"].astype(str).tolist(), labels
 
 
-@DATASETS.register("rt_sentiment")
+@DATASETS.register("rt_sentiment", target=lambda p: Target("classes", len(CLASS_NAMES)))
 def rt_sentiment(
     *, val_fraction: float = 0.1, test_fraction: float = 0.2, split_seed: int = 0, limit: int | None = None,
 ) -> TextData:

@@ -24,6 +24,8 @@ from pydantic import PositiveInt, ValidationError
 
 from registry.core import DATASETS
 from registry.datasets import DatasetUnavailable
+from registry.paths import DataPath
+from registry.targets import Target
 from specs.method_card import QUESTIONS, MethodCard
 from specs.record import read_records
 
@@ -115,15 +117,15 @@ def responses_from_runs(root: Path, track: str) -> SurveyResponses:
     return SurveyResponses(f"survey-{track}", cards, participants)
 
 
-@DATASETS.register("survey_responses", label=lambda p: f"survey-{Path(str(p.get('path', 'responses'))).stem}")
-def survey_responses(*, path: str) -> SurveyResponses:
+@DATASETS.register("survey_responses", label=lambda p: f"survey-{Path(str(p.get('path', 'responses'))).stem}", target=lambda p: Target("responses"))
+def survey_responses(*, path: DataPath) -> SurveyResponses:
     """Survey responses from a CSV or parquet table, one row per response."""
     file = Path(path)
     return responses_from_frame(read_table(file), f"survey-{file.stem}", str(file))
 
 
-@DATASETS.register("method_cards", label=lambda p: f"survey-{p.get('track')}")
-def method_cards(results_dir: Path | None = None, *, track: str, results: str | None = None) -> SurveyResponses:
+@DATASETS.register("method_cards", label=lambda p: f"survey-{p.get('track')}", target=lambda p: Target("responses"))
+def method_cards(results_dir: Path | None = None, *, track: str, results: DataPath | None = None) -> SurveyResponses:
     """The method cards of a track's submissions in this results folder, as survey responses."""
     root = Path(results) if results is not None else results_dir
     if root is None:
@@ -173,7 +175,7 @@ def synthetic_frame(challenges: int = 20, min_participants: int = 4, max_partici
     return pd.DataFrame(rows)
 
 
-@DATASETS.register("survey-synthetic")
+@DATASETS.register("survey-synthetic", target=lambda p: Target("responses"))
 def survey_synthetic(*, challenges: PositiveInt = 20, min_participants: PositiveInt = 4, max_participants: PositiveInt = 40, seed: int = 0) -> SurveyResponses:
     """Synthetic survey responses drawn with the answer shares Eisenmann et al. 2022 report (for tests and demos)."""
     if min_participants > max_participants:

@@ -2,6 +2,7 @@
 
 ``scores`` is an (N, C) array of class scores (logits or probabilities) and ``labels`` an (N,)
 array of integer classes; a metric returns a float. Register a class with ``METRICS.register``.
+A metric's ``accepts`` says which dataset targets it scores (``registry.targets``; None: unchecked).
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from registry.targets import Accepts
 from specs.schema import EvaluateMetric, MetricRef
 
 
@@ -18,6 +20,7 @@ class Metric:
     name: ClassVar[str] = ""
     higher_is_better: ClassVar[bool] = True
     bounds: ClassVar[tuple[float | None, float | None] | None] = None  # (lowest, highest) value; intervals stay inside
+    accepts: ClassVar[Accepts | None] = None  # the dataset targets it scores; None: not checked
 
     def __call__(self, scores: np.ndarray, labels: np.ndarray) -> float:
         raise NotImplementedError

@@ -39,6 +39,7 @@ import numpy as np
 
 from registry.core import METRICS
 from registry.metrics import Metric
+from registry.targets import Accepts
 
 
 def positive_probability(scores: np.ndarray) -> np.ndarray:
@@ -129,6 +130,7 @@ class BinaryMetric(Metric):
     """Base of the binary metrics: ``metric(scores, labels)`` with scores (N, 2) or (N,), labels 0/1."""
 
     higher_is_better: ClassVar[bool] = True
+    accepts: ClassVar[Accepts] = Accepts({"classes"}, classes=2)
     # whether the value depends on ``threshold`` (False for AUROC and AUPRC)
     uses_threshold: ClassVar[bool] = True
     # predicted positive when p >= threshold; the task sets the threshold chosen on validation

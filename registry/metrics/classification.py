@@ -11,10 +11,17 @@ import numpy as np
 
 from registry.core import METRICS
 from registry.metrics import Metric
+from registry.targets import Accepts
+
+
+class ClassificationMetric(Metric):
+    """Base of the metrics of (N, C) class scores against (N,) integer classes, any number of classes."""
+
+    accepts = Accepts({"classes"})
 
 
 @METRICS.register("accuracy")
-class Accuracy(Metric):
+class Accuracy(ClassificationMetric):
     """Fraction of samples whose highest score is the true class."""
 
     def __call__(self, scores: np.ndarray, labels: np.ndarray) -> float:
@@ -25,7 +32,7 @@ class Accuracy(Metric):
 
 
 @METRICS.register("top5_accuracy")
-class Top5Accuracy(Metric):
+class Top5Accuracy(ClassificationMetric):
     """Fraction of samples whose true class is among the 5 highest scores (all classes if fewer)."""
 
     k = 5
@@ -39,7 +46,7 @@ class Top5Accuracy(Metric):
 
 
 @METRICS.register("macro_f1")
-class MacroF1(Metric):
+class MacroF1(ClassificationMetric):
     """Unweighted mean of per-class F1 over the classes present in labels or predictions.
 
     Follows scikit-learn's ``f1_score(average="macro", zero_division=0)``."""
@@ -57,7 +64,7 @@ class MacroF1(Metric):
 
 
 @METRICS.register("balanced_accuracy")
-class BalancedAccuracy(Metric):
+class BalancedAccuracy(ClassificationMetric):
     """Mean per-class recall over the classes present in labels.
 
     Follows scikit-learn's ``balanced_accuracy_score`` (``adjusted=False``; Brodersen et al. 2010):

@@ -48,6 +48,7 @@ import numpy as np
 
 from registry.core import METRICS
 from registry.metrics import Metric
+from registry.targets import Accepts
 
 # Official GLUE metric(s) of each task, by Podium metric name (Wang et al. 2019, Table 1).
 GLUE_TASK_METRICS: dict[str, tuple[str, ...]] = {
@@ -101,6 +102,8 @@ def matthews_from_predictions(predicted: np.ndarray, labels: np.ndarray) -> floa
 class Matthews(Metric):
     """Matthews correlation of the argmax prediction, binary or multi-class (GLUE CoLA; 0 if one class only)."""
 
+    accepts = Accepts({"classes"})
+
     def __call__(self, scores: np.ndarray, labels: np.ndarray) -> float:
         scores = np.asarray(scores)
         if scores.ndim != 2:
@@ -139,6 +142,8 @@ def _undefined(predicted: np.ndarray, gold: np.ndarray) -> bool:
 
 class _Correlation(Metric):
     """A correlation of regression predictions with gold scores (nan where undefined)."""
+
+    accepts = Accepts({"regression"})
 
     def __call__(self, scores: np.ndarray, labels: np.ndarray) -> float:
         predicted, gold = regression_inputs(scores, labels)

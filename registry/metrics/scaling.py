@@ -9,10 +9,13 @@ import numpy as np
 
 from registry.core import METRICS
 from registry.metrics import Metric
+from registry.targets import Accepts
 
 
 class FitStatistic(Metric):
     """A statistic of a fitted law, named by its registry entry; the scaling_fit task fills it in."""
+
+    accepts = Accepts({"table"})
 
     def __call__(self, scores: np.ndarray, labels: np.ndarray) -> float:
         raise TypeError(f"{self.name} describes a fitted scaling law; only the scaling_fit task computes it")

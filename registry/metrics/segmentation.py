@@ -27,6 +27,7 @@ import numpy as np
 
 from registry.core import METRICS
 from registry.metrics import Metric
+from registry.targets import Accepts
 
 # smp.metrics.f1_score / iou_score default: a 0/0 value (class absent from prediction and label in
 # that image) counts as 1.0.
@@ -122,6 +123,7 @@ class SegmentationMetric(Metric):
     """Base of the per-image segmentation metrics: a value per image and class, averaged over images."""
 
     higher_is_better: ClassVar[bool] = True
+    accepts: ClassVar[Accepts] = Accepts({"masks"})
     # whether the class average and the per-class entries include class 0 (background)
     include_background: ClassVar[bool] = True
 

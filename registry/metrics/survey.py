@@ -11,10 +11,13 @@ import numpy as np
 
 from registry.core import METRICS
 from registry.metrics import Metric
+from registry.targets import Accepts
 
 
 class SurveyStatistic(Metric):
     """A statistic of survey responses, named by its registry entry; the survey_stats task fills it in."""
+
+    accepts = Accepts({"responses"})
 
     def __call__(self, scores: np.ndarray, labels: np.ndarray) -> float:
         raise TypeError(f"{self.name} summarises survey responses; only the survey_stats task computes it")

@@ -19,13 +19,13 @@ class LawForm:
     fit: Callable[[np.ndarray, np.ndarray], PowerLaw]
 
 
-@MODELS.register("power_law")
+@MODELS.register("power_law", output={"table"})
 def power_law() -> LawForm:
     """E = beta * C^alpha, least squares on log10 E against log10 C."""
     return LawForm("power_law", fit_log_log)
 
 
-@MODELS.register("power_law_floor")
+@MODELS.register("power_law_floor", output={"table"})
 def power_law_floor() -> LawForm:
     """E = beta * C^alpha + E_inf, nonlinear least squares (scipy) with 0 <= E_inf < min E."""
     return LawForm("power_law_floor", fit_with_floor)

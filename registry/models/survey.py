@@ -32,7 +32,7 @@ class SurveyEstimator:
         return float(np.median(values)), float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 
-@MODELS.register("survey_estimator")
+@MODELS.register("survey_estimator", output={"responses"})
 def survey_estimator(*, level: float = Field(0.95, gt=0, lt=1), resamples: PositiveInt = 2000) -> SurveyEstimator:
     """Wilson intervals for shares, percentile-bootstrap intervals for medians, at confidence ``level``."""
     return SurveyEstimator(level, resamples)

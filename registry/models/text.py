@@ -67,6 +67,7 @@ from torch.nn import functional as F
 from registry.core import MODELS
 from registry.datasets.tensors import Fields
 from registry.datasets.text import FileTokenizer, minilm_dir
+from registry.paths import DataPath
 
 Dropout = Annotated[float, Field(ge=0.0, lt=1.0)]
 Pooling = Literal["cls", "mean"]
@@ -353,7 +354,7 @@ def minilm_encoder(pooling: Pooling = "mean", dropout: float = 0.1) -> BertEncod
     return encoder
 
 
-@MODELS.register("minilm")
+@MODELS.register("minilm", output={"classes", "regression"})
 def minilm(num_classes: int, *, pooling: Pooling = "mean", dropout: Dropout = 0.1, max_length: PositiveInt = 128) -> nn.Module:
     """Pretrained all-MiniLM-L6-v2 (BERT, 6 layers, hidden 384, 22.6M params; offline) + a new linear head; mean or [CLS] pooling."""
     encoder = minilm_encoder(pooling, dropout)
@@ -368,7 +369,7 @@ def _vocab_size(path: Path) -> int:
     return Tokenizer.from_file(str(path)).get_vocab_size(with_added_tokens=True)
 
 
-@MODELS.register("tiny_transformer")
+@MODELS.register("tiny_transformer", output={"classes", "regression"})
 def tiny_transformer(
     num_classes: int,
     *,
@@ -379,7 +380,7 @@ def tiny_transformer(
     max_length: PositiveInt = 128,
     dropout: Dropout = 0.1,
     pooling: Pooling = "cls",
-    tokenizer: str = "minilm",
+    tokenizer: Literal["minilm"] | DataPath = "minilm",
 ) -> nn.Module:
     """A small BERT trained from scratch (N(0, 0.02) init; 2 layers, hidden 128, 4 heads by default; ~4.3M params, mostly word embeddings)."""
     path = Path(minilm_dir()) / "tokenizer.json" if tokenizer == "minilm" else Path(tokenizer)
@@ -502,7 +503,7 @@ class HFClassifier(nn.Module):
         return self.model(**_hf_inputs(x, self.input_names)).logits
 
 
-@MODELS.register("hf_transformer")
+@MODELS.register("hf_transformer", output={"classes", "regression"})
 def hf_transformer(num_classes: int, *, name: str, max_length: PositiveInt = 128, revision: str | None = None) -> nn.Module:
     """A Hugging Face transformers checkpoint by hub name (AutoModelForSequenceClassification + AutoTokenizer); needs podium[hf]."""
     try:

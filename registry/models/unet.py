@@ -123,13 +123,13 @@ class UNet3D(nn.Module):
         return self.classifier(x)
 
 
-@MODELS.register("unet_resnet18")
+@MODELS.register("unet_resnet18", output={"masks"})
 def unet_resnet18(num_classes: int, in_channels: int, *, width: PositiveInt = 64) -> nn.Module:
     """2D U-Net with a ResNet-18 encoder: skips from stem and stages, transposed-conv decoder to full resolution (H, W divisible by 32)."""
     return UNetResNet18(num_classes, in_channels, width)
 
 
-@MODELS.register("unet3d")
+@MODELS.register("unet3d", output={"masks"})
 def unet3d(num_classes: int, in_channels: int, *, depth: PositiveInt = 4, start_filters: PositiveInt = 32) -> nn.Module:
     """3D U-Net (Cicek et al. 2016) for (N, C, D, H, W) stacks: depth levels of two 3x3x3 conv-BN-ReLU, start_filters doubling per level."""
     return UNet3D(num_classes, in_channels, depth, start_filters)

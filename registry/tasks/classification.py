@@ -17,6 +17,8 @@ from torch.nn import functional as F
 
 from registry.context import RunContext, TaskResult
 from registry.core import TASKS
+from registry.paths import DataPath
+from registry.targets import Accepts
 from registry.tasks.training import Schedule, TrainConfig, evaluate, fit, test_cases
 
 
@@ -53,12 +55,12 @@ def load_checkpoint(model: nn.Module, path: str, device: torch.device) -> dict[s
     return {"missing_from_checkpoint": list(missing)}
 
 
-@TASKS.register("classification")
+@TASKS.register("classification", accepts=Accepts({"classes"}))
 def classification(
     ctx: RunContext,
     *,
     mode: Literal["finetune", "linear_probe"] = "finetune",
-    checkpoint: str | None = None,
+    checkpoint: DataPath | None = None,
     epochs: PositiveInt = 10,
     lr: PositiveFloat = 0.01,
     batch_size: PositiveInt = 8,

@@ -30,6 +30,7 @@ from torch.nn import functional as F
 from registry.context import ExtraRun, RunContext, TaskResult
 from registry.core import TASKS
 from registry.datasets.tensors import Fields, Split, TensorData
+from registry.targets import Accepts
 from registry.tasks.inputs import is_regression, model_inputs, same_tokenizer, selection, supervised_loss
 from registry.tasks.training import Optimizer, Schedule, TrainConfig, autocast, evaluate, fit, predict, test_cases
 from specs.hashing import stable_hash
@@ -145,7 +146,7 @@ def _write_atomic(folder: Path, model: nn.Module, summary: dict) -> None:
     os.replace(tmp, folder / "summary.json")
 
 
-@TASKS.register("distillation")
+@TASKS.register("distillation", accepts=Accepts({"classes", "regression"}))
 def distillation(
     ctx: RunContext,
     *,

@@ -16,6 +16,7 @@ from pydantic import NonNegativeFloat, PositiveFloat, PositiveInt
 from registry.context import RunContext, TaskResult
 from registry.core import TASKS
 from registry.models.adapters import apply_adapters, merge_adapters
+from registry.targets import Accepts
 from registry.tasks.inputs import model_inputs, selection, supervised_loss
 from registry.tasks.training import Optimizer, Schedule, TrainConfig, evaluate, fit, predict, test_cases
 
@@ -33,7 +34,7 @@ def _freeze_all_but_head(model: torch.nn.Module) -> None:
         parameter.requires_grad_(True)
 
 
-@TASKS.register("finetune")
+@TASKS.register("finetune", accepts=Accepts({"classes", "regression"}))
 def finetune(
     ctx: RunContext,
     *,

@@ -18,6 +18,7 @@ from registry.datasets.tensors import Split
 from registry.metrics import build_metric
 from registry.metrics.binary import BinaryMetric, best_threshold, positive_probability
 from registry.models.firecube import flat_features, random_state_params
+from registry.targets import Accepts
 from registry.tasks.training import Optimizer, Schedule, TrainConfig, fit, predict
 
 
@@ -48,7 +49,7 @@ def _sklearn_probabilities(estimator, ctx: RunContext) -> tuple[dict[str, np.nda
     return {name: estimator.predict_proba(features(getattr(data, name)))[:, 1] for name in ("val", "test")}, info
 
 
-@TASKS.register("fire_forecasting")
+@TASKS.register("fire_forecasting", accepts=Accepts({"classes"}, classes=2))
 def fire_forecasting(
     ctx: RunContext,
     *,

@@ -17,6 +17,7 @@ from pydantic import PositiveInt
 from registry.context import RunContext, TaskResult
 from registry.core import TASKS
 from registry.metrics.scaling import FitStatistic
+from registry.targets import Accepts
 from registry.tasks.power_law import bootstrap_band, bootstrap_intervals, frontier, leave_last_out_error
 
 
@@ -24,7 +25,7 @@ def _matches(row: dict, wanted: dict[str, list[str]]) -> bool:
     return all(str(row[column]) in [str(v) for v in values] for column, values in wanted.items())
 
 
-@TASKS.register("scaling_fit")
+@TASKS.register("scaling_fit", accepts=Accepts({"table"}))
 def scaling_fit(
     ctx: RunContext,
     *,

@@ -16,6 +16,7 @@ from registry.core import TASKS
 from registry.datasets.tensors import Split, TensorData
 from registry.metrics import build_metric
 from registry.metrics.segmentation import ConfusionStats, SegmentationMetric, confusion_stats
+from registry.targets import Accepts
 from registry.tasks.training import Schedule, TrainConfig, autocast, batches, fit
 
 
@@ -39,7 +40,7 @@ def score(metrics: list[SegmentationMetric], stats: ConfusionStats, data: Tensor
     return values
 
 
-@TASKS.register("segmentation")
+@TASKS.register("segmentation", accepts=Accepts({"masks"}))
 def segmentation(
     ctx: RunContext,
     *,

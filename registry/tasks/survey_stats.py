@@ -20,6 +20,7 @@ from registry.core import TASKS
 from registry.datasets.survey import SurveyResponses
 from registry.metrics.survey import SurveyStatistic
 from registry.models.survey import SurveyEstimator
+from registry.targets import Accepts
 from specs.method_card import QUESTIONS, MethodCard, Question
 
 
@@ -85,7 +86,7 @@ def response_rate_rows(data: SurveyResponses, estimator: SurveyEstimator, rng: n
     return rows
 
 
-@TASKS.register("survey_stats")
+@TASKS.register("survey_stats", accepts=Accepts({"responses"}))
 def survey_stats(ctx: RunContext) -> TaskResult:
     """Shares (Wilson intervals), medians (bootstrap intervals) and response rates of survey responses.
 

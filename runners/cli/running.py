@@ -9,6 +9,7 @@ import click
 
 from runners.cli.common import EXIT_FAILED, EXIT_OK, UsageError, default_results, examples, results_option, settings
 from specs.errors import Problem, SpecError
+from specs.loader import UNSET
 from specs.published import PublishedTable
 from specs.ranking import RankingSpec
 
@@ -86,7 +87,9 @@ def validate(specs: tuple[str, ...], overrides: tuple[str, ...], allow_code: boo
             print(f"ok: {path}: ranking of track {loaded.track} by {', '.join(loaded.metrics)} ({loaded.method}, {loaded.bootstrap} resamples)")
         else:
             configs = len({r.spec.model_dump_json() for r in loaded})
-            print(f"ok: {path}: {len(loaded)} runs ({configs} configurations x {len(loaded) // max(configs, 1)} seeds)")
+            unset = sorted({key for r in loaded for key in r.unset})
+            todo = f"; give {', '.join(unset)} before running (--set {unset[0]}=...)" if unset else ""
+            print(f"ok: {path}: {len(loaded)} runs ({configs} configurations x {len(loaded) // max(configs, 1)} seeds){todo}")
     return EXIT_OK
 
 
@@ -124,6 +127,10 @@ def run(specs: tuple[str, ...], overrides: tuple[str, ...], results: str | None,
             raise UsageError(f"{path} is a ranking spec (kind: ranking): rank stored results with `podium rank {path}`")
         if isinstance(loaded, PublishedTable):
             raise UsageError(f"{path} is a published-results file (kind: published): a run spec shows it with `published: {Path(path).name}`")
+    unset = [Problem(path, key, f"this spec leaves it to you ({UNSET}): give it with --set {key}=...")
+             for path, loaded in per_file.items() for key in sorted({k for r in loaded for k in r.unset})]
+    if unset:
+        raise SpecError(unset)
     from runners.executors import ExecutorError, create
     from runners.records import ResultsDir
     from runners.sweep import run_sweep

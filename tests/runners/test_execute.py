@@ -106,3 +106,93 @@ def test_methods_differ_but_share_the_teacher(tmp_path):
     histories = [tuple(h["loss"] for h in r.info["history"]) for r in outcome.ran]
     assert len(set(histories)) == 4
     assert "teacher_run_id" not in outcome.ran[0].info  # the student alone needs no teacher
+
+
+# --- data paths: relative to the spec file ---------------------------------------------------------
+
+
+def survey_spec(name: str, path: str) -> dict:
+    return {"name": name, "track": "challenges", "dataset": {"name": "survey_responses", "params": {"path": path}},
+            "model": {"name": "survey_estimator", "params": {"resamples": 50}}, "task": {"name": "survey_stats"},
+            "metrics": ["share"], "seeds": [0]}
+
+
+@pytest.mark.parametrize("value", ["./responses.csv", "responses.csv"])
+def test_a_relative_data_path_is_read_beside_the_spec_and_kept_as_written(tmp_path, monkeypatch, value):
+    from registry.datasets.survey import synthetic_frame
+
+    folder = tmp_path / "specs" / "survey"
+    folder.mkdir(parents=True)
+    synthetic_frame(challenges=2).to_csv(folder / "responses.csv", index=False)
+    spec = write_spec(folder, survey_spec("survey", value))
+    monkeypatch.chdir(tmp_path)  # not the spec's folder
+    [record] = run_sweep(expand(spec.relative_to(tmp_path)), ResultsDir(tmp_path / "results"), reporter=SweepReporter(live=False)).ran
+    assert record.status == "ok", record.error
+    assert record.spec["dataset"]["params"]["path"] == value and record.dataset == "survey-responses"
+    assert record.metrics["test"]
+
+
+def test_the_same_relative_path_in_two_folders_is_two_datasets(tmp_path):
+    """The in-memory data cache is keyed by the resolved path: two specs saying `data.csv` in different
+    folders read different files, even in one sweep."""
+    from registry.datasets.survey import synthetic_frame
+
+    runs = []
+    for name, challenges in (("a", 2), ("b", 5)):
+        (tmp_path / name).mkdir()
+        synthetic_frame(challenges=challenges).to_csv(tmp_path / name / "data.csv", index=False)
+        runs += expand(write_spec(tmp_path / name, survey_spec(f"survey-{name}", "data.csv")))
+    a, b = run_sweep(runs, ResultsDir(tmp_path / "results"), reporter=SweepReporter(live=False)).ran
+    assert a.status == b.status == "ok"
+    assert (a.info["challenges"], b.info["challenges"]) == (2, 5)
+
+
+# --- a metric that fails keeps the others ----------------------------------------------------------
+
+
+@pytest.fixture
+def failing_metrics():
+    """Metrics that raise in their value or in their per-case values, registered for one test."""
+    from registry import METRICS, load_all
+    from registry.metrics.classification import ClassificationMetric
+
+    class Raising(ClassificationMetric):
+        """Raises when scored."""
+
+        def __call__(self, scores, labels):
+            raise ValueError("cannot score this")
+
+    class RaisingCases(ClassificationMetric):
+        """Scores, but raises for per-case values."""
+
+        def __call__(self, scores, labels):
+            return 0.25
+
+        def per_case(self, scores, labels):
+            raise RuntimeError("no cases")
+
+    load_all()
+    METRICS.register("test_raising")(Raising)
+    METRICS.register("test_raising_cases")(RaisingCases)
+    yield
+    for name in ("test_raising", "test_raising_cases"):
+        METRICS._entries.pop(name, None)
+
+
+def test_a_failing_metric_fails_the_run_but_keeps_the_other_metrics(tmp_path, failing_metrics, capsys):
+    from runners.cli import main
+
+    spec = {**digits_spec(), "metrics": ["accuracy", "test_raising", "macro_f1", "test_raising_cases"]}
+    path = write_spec(tmp_path, spec)
+    assert main(["run", str(path), "--results", str(tmp_path / "results")]) == 1
+    [folder] = (tmp_path / "results" / "runs").iterdir()
+    record = json.loads((folder / "record.json").read_text())
+    assert record["status"] == "failed"
+    assert record["error"] == "metric 'test_raising' failed: ValueError: cannot score this; metric 'test_raising_cases' failed: RuntimeError: no cases"
+    assert set(record["metrics"]["test"]) == set(record["metrics"]["val"]) == {"accuracy", "macro_f1", "test_raising_cases"}
+    assert record["metrics"]["test"]["test_raising_cases"] == 0.25  # it did compute; its cases did not
+    assert set(record["cases"]) == {"accuracy"}
+    assert "non_finite_metrics" not in record["info"]  # failed, not undefined
+    details = (folder / "error.txt").read_text()
+    assert "metric 'test_raising' failed" in details and "Traceback" in details and "cannot score this" in details
+    assert "metric 'test_raising' failed" in capsys.readouterr().out  # the sweep's line says why
