@@ -29,7 +29,8 @@ VALUE_COLUMNS = ["track", "task", "dataset", "metric", "entry", "label", "model"
 def glue_average_values(store: Store, split: str, filters: Filters | None = None) -> pd.DataFrame:
     """Per-seed GLUE scores of every GLUE entry, as rows of ``VALUE_COLUMNS`` with dataset
     ``glue-average-<n>tasks``. An entry is a configuration but for the GLUE task it runs on: the
-    runs whose resolved specs differ only in ``dataset.params.task`` and the seed are averaged."""
+    runs whose resolved specs differ only in ``dataset.params.task``, the metrics they list (each
+    task has its own official ones, and only those count) and the seed are averaged."""
     where, params = (filters or Filters()).runs_sql()
     runs = store.query(
         f"""
@@ -62,7 +63,7 @@ def glue_average_values(store: Store, split: str, filters: Filters | None = None
 
 
 def _without_task(spec: dict) -> dict:
-    """A resolved spec without its GLUE task (and seed), so one entry's runs over tasks share it."""
+    """A resolved spec without its GLUE task and metric list, so one entry's runs over tasks share it."""
     dataset = dict(spec.get("dataset") or {})
     dataset["params"] = {k: v for k, v in (dataset.get("params") or {}).items() if k != "task"}
-    return {**spec, "dataset": dataset}
+    return {**{k: v for k, v in spec.items() if k != "metrics"}, "dataset": dataset}

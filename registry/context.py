@@ -115,4 +115,5 @@ class TaskResult:
     info: dict[str, Any] = field(default_factory=dict)
     extra_runs: list[ExtraRun] = field(default_factory=list)
     higher_is_better: dict[str, bool] = field(default_factory=dict)  # directions of values no metric entry made
+    bounds: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)  # and their ranges
     cases: dict[str, list[float]] = field(default_factory=dict)  # metric -> value per test case

@@ -81,7 +81,7 @@ def execute(run: RunSpec, results: ResultsDir, device_override: str | None = Non
         metrics, dropped = _finite(result.metrics)
         dropped = [entry for entry in dropped if entry.split("/")[1] not in failures]  # those failed; not undefined
         directions.update(result.higher_is_better)
-        bounds = {m.name: m.bounds for m in metric_objects if m.bounds is not None}
+        bounds = {**{m.name: m.bounds for m in metric_objects if m.bounds is not None}, **result.bounds}
         for name in {n for values in metrics.values() for n in values}:  # per-class entries ("seg_iou/cell")
             directions.setdefault(name, directions.get(name.split("/")[0], True))
             if name.split("/")[0] in bounds:

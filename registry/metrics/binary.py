@@ -131,6 +131,7 @@ class BinaryMetric(Metric):
 
     higher_is_better: ClassVar[bool] = True
     accepts: ClassVar[Accepts] = Accepts({"classes"}, classes=2)
+    bounds = (0.0, 1.0)  # every binary score here (areas, shares of samples, the Brier score) lies in [0, 1]
     # whether the value depends on ``threshold`` (False for AUROC and AUPRC)
     uses_threshold: ClassVar[bool] = True
     # predicted positive when p >= threshold; the task sets the threshold chosen on validation

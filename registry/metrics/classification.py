@@ -18,6 +18,7 @@ class ClassificationMetric(Metric):
     """Base of the metrics of (N, C) class scores against (N,) integer classes, any number of classes."""
 
     accepts = Accepts({"classes"})
+    bounds = (0.0, 1.0)  # a share of samples (pixels, pairs): board intervals stay in [0, 1]
 
 
 @METRICS.register("accuracy")

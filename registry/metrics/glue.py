@@ -103,6 +103,7 @@ class Matthews(Metric):
     """Matthews correlation of the argmax prediction, binary or multi-class (GLUE CoLA; 0 if one class only)."""
 
     accepts = Accepts({"classes"})
+    bounds = (-1.0, 1.0)
 
     def __call__(self, scores: np.ndarray, labels: np.ndarray) -> float:
         scores = np.asarray(scores)
@@ -144,6 +145,7 @@ class _Correlation(Metric):
     """A correlation of regression predictions with gold scores (nan where undefined)."""
 
     accepts = Accepts({"regression"})
+    bounds = (-1.0, 1.0)  # a correlation
 
     def __call__(self, scores: np.ndarray, labels: np.ndarray) -> float:
         predicted, gold = regression_inputs(scores, labels)

@@ -40,6 +40,7 @@ class R2(FitStatistic):
     """Coefficient of determination of the fit in log-log space."""
 
     higher_is_better = True
+    bounds = (None, 1.0)
 
 
 @METRICS.register("e_inf")
@@ -47,6 +48,7 @@ class EInf(FitStatistic):
     """Irreducible error of E = beta * C^alpha + E_inf (the floor form)."""
 
     higher_is_better = False
+    bounds = (0.0, None)
 
 
 @METRICS.register("extrapolation_error")
@@ -54,3 +56,4 @@ class ExtrapolationError(FitStatistic):
     """Relative error on the largest-compute points of a fit on the others (leave-last-out)."""
 
     higher_is_better = False
+    bounds = (0.0, None)

@@ -124,6 +124,7 @@ class SegmentationMetric(Metric):
 
     higher_is_better: ClassVar[bool] = True
     accepts: ClassVar[Accepts] = Accepts({"masks"})
+    bounds = (0.0, 1.0)  # a share of samples (pixels, pairs): board intervals stay in [0, 1]
     # whether the class average and the per-class entries include class 0 (background)
     include_background: ClassVar[bool] = True
 

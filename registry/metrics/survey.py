@@ -27,6 +27,8 @@ class SurveyStatistic(Metric):
 class Share(SurveyStatistic):
     """Share of respondents answering yes (yes/no questions) or naming each option (choice and multi-choice), Wilson interval."""
 
+    bounds = (0.0, 1.0)
+
 
 @METRICS.register("median")
 class Median(SurveyStatistic):
@@ -36,3 +38,5 @@ class Median(SurveyStatistic):
 @METRICS.register("response_rate")
 class ResponseRate(SurveyStatistic):
     """Share of a challenge's participants who answered, per challenge and their median over challenges."""
+
+    bounds = (0.0, 1.0)

@@ -89,4 +89,4 @@ def finetune(
         values["trainable_pct"] = fraction
     info.update(trainable_params=trainable, base_params=total, best_epoch=history.best_epoch, history=history.history)
     cases = test_cases(model, data, ctx, config.eval_batch_size)  # per test sentence, for challenge rankings
-    return TaskResult(metrics, info, higher_is_better={"trainable_pct": False}, cases=cases)
+    return TaskResult(metrics, info, higher_is_better={"trainable_pct": False}, bounds={"trainable_pct": (0.0, 100.0)}, cases=cases)

@@ -34,7 +34,7 @@ def same_tokenizer(teacher: Any, student: Any) -> None:
 
 def is_regression(data: TensorData) -> bool:
     """One output and float targets: a regression task such as STS-B."""
-    return data.num_classes == 1 or data.train.y.is_floating_point()
+    return data.num_classes == 1 or data.val.y.is_floating_point()  # val: train may carry a teacher's logits beside its labels
 
 
 def supervised_loss(data: TensorData):

@@ -7,6 +7,7 @@ from runners.sweep import run_sweep
 from runners.progress import SweepReporter
 from runners.records import ResultsDir
 from specs.loader import expand
+from specs.record import read_records
 from tests.runners.conftest import digits_spec, write_spec
 
 
@@ -196,3 +197,16 @@ def test_a_failing_metric_fails_the_run_but_keeps_the_other_metrics(tmp_path, fa
     details = (folder / "error.txt").read_text()
     assert "metric 'test_raising' failed" in details and "Traceback" in details and "cannot score this" in details
     assert "metric 'test_raising' failed" in capsys.readouterr().out  # the sweep's line says why
+
+
+def test_a_record_carries_each_metrics_range_and_the_teacher_is_a_reference(tmp_path):
+    """Boards clip intervals to these ranges; a teacher stands beside the students, unranked."""
+    from runners.cli import main
+
+    spec = write_spec(tmp_path, {**digits_spec(method="vanilla_kd", teacher={"name": "small_cnn", "params": {"width": 4}}, teacher_epochs=1),
+                                 "metrics": ["accuracy", "matthews"]})
+    assert main(["run", str(spec), "--results", str(tmp_path / "r")]) == 0
+    records = {r.method: r for r in read_records(tmp_path / "r")}
+    assert records["vanilla_kd"].bounds == {"accuracy": (0.0, 1.0), "matthews": (-1.0, 1.0)}
+    assert records["teacher"].reference and not records["vanilla_kd"].reference
+    assert records["vanilla_kd"].info["teacher_training_s"] == records["teacher"].duration_s  # its time is its own
