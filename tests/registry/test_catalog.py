@@ -112,7 +112,7 @@ def test_listing_has_every_entry_once_within_120_columns():
     assert "Three 3x3 conv layers" in lines[small]
     assert "[width: int = 16, dropout: float = 0.0]" in "\n".join(lines[small:small + 3])
     firecube = text[text.index("  firecube "):text.index("  firecube-synthetic")]
-    assert "path: str (required)" in firecube and "test_years: tuple[int, ...] = (2020, 2021)" in firecube
+    assert "path: DataPath (required)" in firecube and "test_years: tuple[int, ...] = (2020, 2021)" in firecube
     assert "[lower is better]" in text[text.index("  brier "):text.index("  e_inf ")]
     only_models = render_listing(entries, "models").splitlines()
     assert only_models[0] == "models:" and "datasets:" not in only_models
@@ -157,7 +157,7 @@ def test_json_round_trips_with_types_and_defaults():
     assert small["kind"] == "model" and small["harness"] == ["num_classes", "in_channels"]
     assert small["params"][0] == {"name": "width", "type": "int", "default": "16", "required": False}
     one = json.loads(to_json(find(entries, "datasets", "firecube")))
-    assert one["params"][0] == {"name": "path", "type": "str", "default": None, "required": True}
+    assert one["params"][0] == {"name": "path", "type": "DataPath", "default": None, "required": True}
     assert json.loads(to_json(find(entries, "metrics", "brier")))["higher_is_better"] is False
 
 

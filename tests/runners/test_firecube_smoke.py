@@ -6,6 +6,8 @@ import pytest
 from runners.cli import main
 from tests.conftest import PROJECT
 
+pytestmark = pytest.mark.slow  # a shipped smoke spec end to end: minutes on 2 cores; .ci/run runs it
+
 SMOKE = PROJECT / "specs/firecube/smoke.yaml"
 ENTRIES = {"loade_cnn", "loade_cnn-no_loade", "loade_cnn-no_temporal_encoding", "lstm", "convlstm", "logistic_regression", "random_forest"}
 

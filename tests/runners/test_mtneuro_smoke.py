@@ -12,6 +12,8 @@ from runners.cli import main
 from specs.loader import load_spec
 from tests.conftest import PROJECT
 
+pytestmark = pytest.mark.slow  # a shipped smoke spec end to end: minutes on 2 cores; .ci/run runs it
+
 SMOKE = PROJECT / "specs/mtneuro/smoke.yaml"
 
 

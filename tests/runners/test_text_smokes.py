@@ -6,6 +6,8 @@ import pytest
 from runners.cli import main
 from tests.conftest import PROJECT
 
+pytestmark = pytest.mark.slow  # a shipped smoke spec end to end: minutes on 2 cores; .ci/run runs it
+
 SMALL = ["--set", "dataset.params.size=100"]
 
 
