@@ -37,19 +37,23 @@ def leaderboard_results(
     results_dir: Path | None = None, *, track: str, metric: str, x: str, task: str | None = None,
     dataset: str | None = None, split: str = "test", results: DataPath | None = None,
 ) -> ResultTable:
-    """A track's successful runs in this results folder: one row per run, x from its spec, y = metric."""
+    """A track's successful runs in this results folder: one row per run, x from its spec, y = metric.
+
+    Each row carries its configuration (``config_id``, ``spec_name``), so a fit can group by it;
+    references (a distillation teacher) are not entries of the board and are left out."""
     root = Path(results) if results is not None else results_dir
     if root is None or not (root / "runs").is_dir():
         raise FileNotFoundError(f"no runs under {root} (run the track first, or give dataset.params.results)")
     rows = []
     for record in read_records(root):
-        if record.status != "ok" or record.track != track or (task and record.task != task) or (dataset and record.dataset != dataset):
+        if record.status != "ok" or record.reference or record.track != track or (task and record.task != task) or (dataset and record.dataset != dataset):
             continue
         value, x_value = record.metrics.get(split, {}).get(metric), lookup(record, x)
         if value is None or x_value is None:
             continue
         rows.append({x: float(x_value), metric: value, "model": record.model, "method": record.method or "",
-                     "dataset": record.dataset, "task": record.task, "seed": record.seed, "run_id": record.run_id})
+                     "dataset": record.dataset, "task": record.task, "seed": record.seed, "run_id": record.run_id,
+                     "config_id": record.config_id, "spec_name": record.spec_name})
     if not rows:
         raise ValueError(f"no successful {track} runs with metric {metric!r} on {split} and a value at {x!r} under {root}")
     return ResultTable(f"leaderboard-{track}-{metric}", pd.DataFrame(rows))
