@@ -67,11 +67,6 @@ def leaderboard(track, metrics, datasets, models, methods, tags, results, fmt, s
         else:
             print((render_wide if wide else render_leaderboard)(board, fmt))
         if fmt in ("table", "md"):
-            entries = board.drop_duplicates(["track", "task", "dataset", "entry"])
-            pooled = entries[entries["configs"] > 1]
-            if not pooled.empty:
-                print(f"note: --group-by {','.join(fields)} pooled {int(pooled['configs'].sum())} configurations into {len(pooled)} rows "
-                      "(their n counts the runs of every configuration pooled)")
             for row in failed_only(store, filters=filters).itertuples():
                 print(f"note: {row.label or row.model} ({row.model} {row.method}) on {row.dataset}: all {row.failed} runs failed ({row.last_error})")
     return EXIT_OK
