@@ -1,0 +1,60 @@
+"""Constrained parameter types: a parameter whose valid range is known says so in its type.
+
+A registry entry's keyword-only parameters become a pydantic model (``registry.core``), so a value
+outside the range its type states is a problem of the spec, named at its key
+(``task.params.alpha: Input should be less than or equal to 1 (got 1.5)``), before anything runs.
+``podium list`` shows the annotation as written, so the aliases here carry names that read as the
+range they stand for. Besides these, entries use pydantic's own ``PositiveInt`` (a count or width
+>= 1), ``NonNegativeInt``, ``PositiveFloat`` (a learning rate, a temperature) and
+``NonNegativeFloat`` (a weight decay, a margin), and ``Literal[...]`` where only some values work.
+A range that depends on another parameter (``psi_ramp`` against ``epochs``) is not expressed here.
+"""
+from __future__ import annotations
+
+from typing import Annotated, TypeVar
+
+from pydantic import AfterValidator, Field, PositiveInt
+
+T = TypeVar("T")
+
+Seed = Annotated[int, Field(ge=0, lt=2**32)]
+"""A random seed: what NumPy's legacy seeding and scikit-learn's ``random_state`` accept, 0 <= seed < 2**32."""
+
+Fraction = Annotated[float, Field(gt=0, lt=1)]
+"""A share strictly between none and all (a validation or test split carved from the data)."""
+
+Probability = Annotated[float, Field(ge=0, le=1)]
+"""A probability, or the weight of one term of a convex combination (distillation's alpha), 0 <= p <= 1."""
+
+ConfidenceLevel = Annotated[float, Field(gt=0, lt=1)]
+"""The coverage of a confidence interval, 0 < level < 1 (0.95)."""
+
+Dropout = Annotated[float, Field(ge=0, lt=1)]
+"""A dropout rate, 0 <= p < 1 (p = 1 would zero every activation)."""
+
+Momentum = Annotated[float, Field(ge=0, lt=1)]
+"""SGD momentum, 0 <= m < 1 (at m = 1 past gradients never fade)."""
+
+Decay = Annotated[float, Field(gt=0, le=1)]
+"""A multiplicative decay factor of a schedule, 0 < gamma <= 1 (1: no decay)."""
+
+
+def _odd(value: int) -> int:
+    if value % 2 == 0:
+        raise ValueError("Input should be an odd number, so that a patch has a centre pixel")
+    return value
+
+
+OddInt = Annotated[PositiveInt, AfterValidator(_odd)]
+"""A positive odd size (1, 3, 5, ...): a square patch whose centre is one pixel."""
+
+NonEmptyList = Annotated[list[T], Field(min_length=1)]
+"""A list with at least one item: ``NonEmptyList[str]``."""
+
+NonEmptyTuple = Annotated[tuple[T, ...], Field(min_length=1)]
+"""A tuple of any length but 0: ``NonEmptyTuple[int]``."""
+
+__all__ = [
+    "ConfidenceLevel", "Decay", "Dropout", "Fraction", "Momentum", "NonEmptyList", "NonEmptyTuple", "OddInt",
+    "Probability", "Seed",
+]
