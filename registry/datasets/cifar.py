@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import PositiveInt
 
 from registry.core import DATASETS
 from registry.datasets import DatasetUnavailable
 from registry.datasets.images import ImageClassificationData
 from registry.datasets.tensors import normalised_splits, stratified_split
+from registry.params import Fraction, Seed
 from registry.paths import DataPath
 from registry.targets import Target
 
@@ -84,8 +86,8 @@ def load_cifar(
 
 @DATASETS.register("cifar10", target=lambda p: Target("classes", 10))
 def cifar10(
-    *, path: DataPath | None = None, hub_name: str = "uoft-cs/cifar10", val_fraction: float = 0.1,
-    split_seed: int = 0, augment: bool = True, train_limit: int | None = None,
+    *, path: DataPath | None = None, hub_name: str = "uoft-cs/cifar10", val_fraction: Fraction = 0.1,
+    split_seed: Seed = 0, augment: bool = True, train_limit: PositiveInt | None = None,
 ) -> ImageClassificationData:
     """CIFAR-10 (32x32 colour, 10 classes): hub or local parquet; crop+flip augmentation on train."""
     return load_cifar(hub_name, "label", 10, path, val_fraction, split_seed, augment, train_limit)
@@ -93,8 +95,8 @@ def cifar10(
 
 @DATASETS.register("cifar100", target=lambda p: Target("classes", 100))
 def cifar100(
-    *, path: DataPath | None = None, hub_name: str = "uoft-cs/cifar100", val_fraction: float = 0.1,
-    split_seed: int = 0, augment: bool = True, train_limit: int | None = None,
+    *, path: DataPath | None = None, hub_name: str = "uoft-cs/cifar100", val_fraction: Fraction = 0.1,
+    split_seed: Seed = 0, augment: bool = True, train_limit: PositiveInt | None = None,
 ) -> ImageClassificationData:
     """CIFAR-100 (32x32 colour, 100 fine classes): hub or local parquet; crop+flip augmentation on train."""
     return load_cifar(hub_name, "fine_label", 100, path, val_fraction, split_seed, augment, train_limit)

@@ -4,11 +4,12 @@ from __future__ import annotations
 from registry.core import DATASETS
 from registry.datasets.images import ImageClassificationData
 from registry.datasets.tensors import normalised_splits, stratified_split
+from registry.params import Fraction, Seed
 from registry.targets import Target
 
 
 @DATASETS.register("digits", target=lambda p: Target("classes", 10))
-def digits(*, test_fraction: float = 0.2, val_fraction: float = 0.15, split_seed: int = 0) -> ImageClassificationData:
+def digits(*, test_fraction: Fraction = 0.2, val_fraction: Fraction = 0.15, split_seed: Seed = 0) -> ImageClassificationData:
     """Handwritten digits 0-9 (8x8, one channel), offline; fixed stratified train/val/test split."""
     from sklearn.datasets import load_digits
 

@@ -30,6 +30,7 @@ from pydantic import PositiveFloat, PositiveInt
 from registry.core import DATASETS
 from registry.datasets import DatasetUnavailable
 from registry.datasets.tensors import Fields, Split, TensorData
+from registry.params import NonEmptyTuple, OddInt, Seed
 from registry.paths import DataPath
 from registry.targets import Target
 from specs.hashing import stable_hash
@@ -270,9 +271,9 @@ def _extract_all(cube, window, patch, val_year, test_years, negative_ratio, eval
 
 @DATASETS.register("firecube", target=lambda p: Target("classes", 2))
 def firecube(
-    cache_dir: Path | None = None, *, path: DataPath, window: PositiveInt = 10, patch: PositiveInt = 25, val_year: int = 2019,
-    test_years: tuple[int, ...] = (2020, 2021), negative_ratio: PositiveFloat = 2.0, eval_negative_ratio: PositiveFloat | None = None,
-    sampling_seed: int = 0,
+    cache_dir: Path | None = None, *, path: DataPath, window: PositiveInt = 10, patch: OddInt = 25, val_year: int = 2019,
+    test_years: NonEmptyTuple[int] = (2020, 2021), negative_ratio: PositiveFloat = 2.0, eval_negative_ratio: PositiveFloat | None = None,
+    sampling_seed: Seed = 0,
 ) -> FireCubeData:
     """FireCube datacube (zarr or netCDF, via xarray): 10-day windows, 25x25 patches, next-day ignition."""
     if patch % 2 == 0:

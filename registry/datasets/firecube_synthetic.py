@@ -21,6 +21,7 @@ from scipy.ndimage import gaussian_filter, uniform_filter
 
 from registry.core import DATASETS
 from registry.datasets.firecube import DYNAMIC, LABEL, LANDCOVER, STATIC, FireCubeData, load_firecube
+from registry.params import Fraction, NonEmptyTuple, OddInt, Seed
 from registry.targets import Target
 from specs.hashing import stable_hash
 
@@ -129,9 +130,9 @@ def write_cube(path: Path, fmt: Literal["zarr", "netcdf"], **settings) -> Path:
 @DATASETS.register("firecube-synthetic", target=lambda p: Target("classes", 2))
 def firecube_synthetic(
     cache_dir: Path | None = None, *, first_year: int = 2016, last_year: int = 2020, size: PositiveInt = 24,
-    fire_rate: PositiveFloat = 0.002, cube_seed: int = 0, format: Literal["zarr", "netcdf"] = "zarr",
-    window: PositiveInt = 10, patch: PositiveInt = 9, val_year: int = 2019, test_years: tuple[int, ...] = (2020,),
-    negative_ratio: PositiveFloat = 2.0, eval_negative_ratio: PositiveFloat | None = 10.0, sampling_seed: int = 0,
+    fire_rate: Fraction = 0.002, cube_seed: Seed = 0, format: Literal["zarr", "netcdf"] = "zarr",
+    window: PositiveInt = 10, patch: OddInt = 9, val_year: int = 2019, test_years: NonEmptyTuple[int] = (2020,),
+    negative_ratio: PositiveFloat = 2.0, eval_negative_ratio: PositiveFloat | None = 10.0, sampling_seed: Seed = 0,
 ) -> FireCubeData:
     """A small synthetic FireCube-format cube (written once), sampled by the real firecube loader."""
     import tempfile

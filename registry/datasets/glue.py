@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+from pydantic import PositiveInt
 from sklearn.model_selection import train_test_split
 
 from registry.core import DATASETS
 from registry.datasets import DatasetUnavailable
 from registry.datasets.tensors import stratified_split
 from registry.datasets.text import TextData, TextSplit
+from registry.params import Fraction, Seed
 from registry.paths import DataPath
 from registry.targets import Target
 
@@ -152,8 +154,8 @@ def _limit(split: TextSplit, limit: int | None, seed: int, stratify: bool) -> Te
 
 @DATASETS.register("glue", label=lambda p: f"glue-{p['task']}", target=lambda p: glue_target(p["task"]))
 def glue(
-    *, task: GlueTask, path: DataPath | None = None, hub_name: str = "nyu-mll/glue", val_fraction: float = 0.1,
-    split_seed: int = 0, train_limit: int | None = None, eval_limit: int | None = None,
+    *, task: GlueTask, path: DataPath | None = None, hub_name: str = "nyu-mll/glue", val_fraction: Fraction = 0.1,
+    split_seed: Seed = 0, train_limit: PositiveInt | None = None, eval_limit: PositiveInt | None = None,
 ) -> TextData:
     """GLUE task (sentence or pair classification, STS-B regression): hub or local parquet; test = validation.
 

@@ -11,14 +11,16 @@ Everything is named ``glue-synthetic-<task>`` so it never mixes with real GLUE r
 """
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
+from pydantic import Field
 
 from registry.core import DATASETS
 from registry.datasets.glue import TASKS as GLUE_TASKS, glue_target
 from registry.datasets.rt_sentiment import load_sentences
 from registry.datasets.text import TextData, TextSplit
+from registry.params import Seed
 
 SyntheticTask = Literal["sst2", "cola", "mrpc", "stsb"]
 
@@ -65,7 +67,7 @@ def _label(params: dict[str, Any]) -> str:
 
 
 @DATASETS.register("glue-synthetic", label=_label, target=lambda p: glue_target(p["task"]))
-def glue_synthetic(*, task: SyntheticTask = "sst2", size: int = 1200, split_seed: int = 0) -> TextData:
+def glue_synthetic(*, task: SyntheticTask = "sst2", size: Annotated[int, Field(ge=10)] = 1200, split_seed: Seed = 0) -> TextData:
     """GLUE-shaped sst2/cola/mrpc/stsb made offline from Rotten Tomatoes sentences (synthetic, for smoke runs)."""
     rng = np.random.default_rng(split_seed)
     texts, labels = load_sentences()

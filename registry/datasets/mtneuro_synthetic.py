@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+from pydantic import PositiveInt
 from scipy.ndimage import gaussian_filter
 
 from registry.core import DATASETS
 from registry.datasets.mtneuro import CUTOUTS, Z_RANGE, Cutout, Task, TensorData, build, sample_starts, task_target
+from registry.params import Seed
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ def _label(params: dict[str, Any]) -> str:
 
 @DATASETS.register("mtneuro-synthetic", label=_label, target=lambda p: task_target(p["task"]))
 def mtneuro_synthetic(
-    *, task: Task = "region", dims: Literal[2, 3] = 2, size: int = 256, z_step: int = 1, seed: int = 0,
+    *, task: Task = "region", dims: Literal[2, 3] = 2, size: PositiveInt = 256, z_step: PositiveInt = 1, seed: Seed = 0,
 ) -> TensorData:
     """Synthetic volumes with MTNeuro's shapes and label semantics (offline; never the real benchmark).
 

@@ -11,11 +11,13 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
+from pydantic import PositiveInt
 
 from registry.core import DATASETS
 from registry.datasets import DatasetUnavailable
 from registry.datasets.tensors import stratified_split
 from registry.datasets.text import TextData, TextSplit
+from registry.params import Fraction, Seed
 from registry.targets import Target
 
 CORPUS = Path("data") / "rotten_tomatoes_corpus.csv.bz2"
@@ -46,7 +48,7 @@ def load_sentences() -> tuple[list[str], np.ndarray]:
 
 @DATASETS.register("rt_sentiment", target=lambda p: Target("classes", len(CLASS_NAMES)))
 def rt_sentiment(
-    *, val_fraction: float = 0.1, test_fraction: float = 0.2, split_seed: int = 0, limit: int | None = None,
+    *, val_fraction: Fraction = 0.1, test_fraction: Fraction = 0.2, split_seed: Seed = 0, limit: PositiveInt | None = None,
 ) -> TextData:
     """Rotten Tomatoes review sentences, rotten vs fresh (4,866, offline); fixed stratified train/val/test split.
 

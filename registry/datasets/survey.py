@@ -24,6 +24,7 @@ from pydantic import PositiveInt, ValidationError
 
 from registry.core import DATASETS
 from registry.datasets import DatasetUnavailable
+from registry.params import Seed
 from registry.paths import DataPath
 from registry.targets import Target
 from specs.method_card import QUESTIONS, MethodCard
@@ -176,7 +177,7 @@ def synthetic_frame(challenges: int = 20, min_participants: int = 4, max_partici
 
 
 @DATASETS.register("survey-synthetic", target=lambda p: Target("responses"))
-def survey_synthetic(*, challenges: PositiveInt = 20, min_participants: PositiveInt = 4, max_participants: PositiveInt = 40, seed: int = 0) -> SurveyResponses:
+def survey_synthetic(*, challenges: PositiveInt = 20, min_participants: PositiveInt = 4, max_participants: PositiveInt = 40, seed: Seed = 0) -> SurveyResponses:
     """Synthetic survey responses drawn with the answer shares Eisenmann et al. 2022 report (for tests and demos)."""
     if min_participants > max_participants:
         raise ValueError(f"min_participants {min_participants} > max_participants {max_participants}")

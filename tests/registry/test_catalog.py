@@ -112,7 +112,7 @@ def test_listing_has_every_entry_once_within_120_columns():
     assert "Three 3x3 conv layers" in lines[small]
     assert "[width: int = 16, dropout: float = 0.0]" in "\n".join(lines[small:small + 3])
     firecube = text[text.index("  firecube "):text.index("  firecube-synthetic")]
-    assert "path: DataPath (required)" in firecube and "test_years: tuple[int, ...] = (2020, 2021)" in firecube
+    assert "path: DataPath (required)" in firecube and "test_years: NonEmptyTuple[int] = (2020, 2021)" in firecube
     assert "[lower is better]" in text[text.index("  brier "):text.index("  e_inf ")]
     only_models = render_listing(entries, "models").splitlines()
     assert only_models[0] == "models:" and "datasets:" not in only_models

@@ -92,7 +92,15 @@ def test_split_is_deterministic_and_follows_split_seed(data):
 
 def test_fractions_are_parameters_of_the_registry_entry():
     registry.load_all()
-    data = registry.DATASETS.get("digits").build(params={"test_fraction": 0.5, "val_fraction": 0.0})
-    assert len(data.val) == 0
-    assert len(data.train) + len(data.test) == 1797
+    data = registry.DATASETS.get("digits").build(params={"test_fraction": 0.5, "val_fraction": 0.2})
+    assert len(data.train) + len(data.val) + len(data.test) == 1797
     assert len(data.test) == pytest.approx(1797 / 2, abs=1)
+    assert len(data.val) == pytest.approx(0.2 * (1797 - len(data.test)), abs=1)
+
+
+def test_an_empty_validation_split_is_a_spec_problem():
+    """Training keeps the best-on-validation epoch: with no validation samples every epoch scores NaN
+    and the untrained weights would be kept, so val_fraction 0 is refused before anything runs."""
+    registry.load_all()
+    [problem] = registry.DATASETS.get("digits").validate_params({"val_fraction": 0.0}, "dataset.params", "spec.yaml")
+    assert problem.path == "dataset.params.val_fraction" and "greater than 0" in problem.message
