@@ -54,11 +54,11 @@ entries return unfitted estimators; ``random_state_params(estimator, seed)`` giv
 """
 from __future__ import annotations
 
-from typing import Annotated, Any, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import torch
-from pydantic import Field, PositiveInt
+from pydantic import PositiveFloat, PositiveInt
 from sklearn.base import BaseEstimator
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
@@ -68,8 +68,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from registry.core import MODELS
+from registry.params import Dropout
 
-Dropout = Annotated[float, Field(ge=0.0, lt=1.0)]
 PE_DIM = 256  # d of the temporal encoding (Eddin et al. 2022)
 PE_BASE = 10.0  # PE[t, 2i] = sin(t / PE_BASE ** (2i / d)), per the method notes
 HEAD_WIDTHS = (256, 128, 32)  # the hidden layers of the classification head
@@ -285,7 +285,7 @@ def convlstm(num_classes: int, dynamic_channels: int, static_channels: int, *, h
 
 
 @MODELS.register("logistic_regression")
-def logistic_regression(*, c: Annotated[float, Field(gt=0.0)] = 1.0, max_iter: PositiveInt = 1000) -> Pipeline:
+def logistic_regression(*, c: PositiveFloat = 1.0, max_iter: PositiveInt = 1000) -> Pipeline:
     """Unfitted scikit-learn pipeline: standard scaling + L2 logistic regression on flat_features (centre pixel)."""
     return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=max_iter, class_weight=None))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
+from pydantic import PositiveInt
 from torch import nn
 from torch.nn import functional as F
 
@@ -76,30 +77,30 @@ Shortcut = Literal["A", "B"]
 
 
 @MODELS.register("resnet8")
-def resnet8(num_classes: int, in_channels: int, *, width: int = 16, shortcut: Shortcut = "A") -> nn.Module:
+def resnet8(num_classes: int, in_channels: int, *, width: PositiveInt = 16, shortcut: Shortcut = "A") -> nn.Module:
     """CIFAR ResNet-8 (He et al. 2016): 3 stages of 1 basic block, widths 16/32/64 x width/16."""
     return CifarResNet(8, num_classes, in_channels, width, shortcut)
 
 
 @MODELS.register("resnet20")
-def resnet20(num_classes: int, in_channels: int, *, width: int = 16, shortcut: Shortcut = "A") -> nn.Module:
+def resnet20(num_classes: int, in_channels: int, *, width: PositiveInt = 16, shortcut: Shortcut = "A") -> nn.Module:
     """CIFAR ResNet-20 (He et al. 2016): 3 stages of 3 basic blocks, widths 16/32/64 x width/16; 0.27M params at width 16."""
     return CifarResNet(20, num_classes, in_channels, width, shortcut)
 
 
 @MODELS.register("resnet32")
-def resnet32(num_classes: int, in_channels: int, *, width: int = 16, shortcut: Shortcut = "A") -> nn.Module:
+def resnet32(num_classes: int, in_channels: int, *, width: PositiveInt = 16, shortcut: Shortcut = "A") -> nn.Module:
     """CIFAR ResNet-32 (He et al. 2016): 3 stages of 5 basic blocks, widths 16/32/64 x width/16."""
     return CifarResNet(32, num_classes, in_channels, width, shortcut)
 
 
 @MODELS.register("resnet56")
-def resnet56(num_classes: int, in_channels: int, *, width: int = 16, shortcut: Shortcut = "A") -> nn.Module:
+def resnet56(num_classes: int, in_channels: int, *, width: PositiveInt = 16, shortcut: Shortcut = "A") -> nn.Module:
     """CIFAR ResNet-56 (He et al. 2016): 3 stages of 9 basic blocks, widths 16/32/64 x width/16."""
     return CifarResNet(56, num_classes, in_channels, width, shortcut)
 
 
 @MODELS.register("resnet110")
-def resnet110(num_classes: int, in_channels: int, *, width: int = 16, shortcut: Shortcut = "A") -> nn.Module:
+def resnet110(num_classes: int, in_channels: int, *, width: PositiveInt = 16, shortcut: Shortcut = "A") -> nn.Module:
     """CIFAR ResNet-110 (He et al. 2016): 3 stages of 18 basic blocks, widths 16/32/64 x width/16."""
     return CifarResNet(110, num_classes, in_channels, width, shortcut)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import Field, PositiveInt
+from pydantic import PositiveInt
 from scipy import stats
 
 from registry.core import MODELS
+from registry.params import ConfidenceLevel
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,6 @@ class SurveyEstimator:
 
 
 @MODELS.register("survey_estimator", output={"responses"})
-def survey_estimator(*, level: float = Field(0.95, gt=0, lt=1), resamples: PositiveInt = 2000) -> SurveyEstimator:
+def survey_estimator(*, level: ConfidenceLevel = 0.95, resamples: PositiveInt = 2000) -> SurveyEstimator:
     """Wilson intervals for shares, percentile-bootstrap intervals for medians, at confidence ``level``."""
     return SurveyEstimator(level, resamples)

@@ -67,9 +67,9 @@ from torch.nn import functional as F
 from registry.core import MODELS
 from registry.datasets.tensors import Fields
 from registry.datasets.text import FileTokenizer, minilm_dir
+from registry.params import Dropout
 from registry.paths import DataPath
 
-Dropout = Annotated[float, Field(ge=0.0, lt=1.0)]
 Pooling = Literal["cls", "mean"]
 FIELDS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -355,7 +355,8 @@ def minilm_encoder(pooling: Pooling = "mean", dropout: float = 0.1) -> BertEncod
 
 
 @MODELS.register("minilm", output={"classes", "regression"})
-def minilm(num_classes: int, *, pooling: Pooling = "mean", dropout: Dropout = 0.1, max_length: PositiveInt = 128) -> nn.Module:
+def minilm(num_classes: int, *, pooling: Pooling = "mean", dropout: Dropout = 0.1,
+           max_length: Annotated[int, Field(ge=2, le=512)] = 128) -> nn.Module:
     """Pretrained all-MiniLM-L6-v2 (BERT, 6 layers, hidden 384, 22.6M params; offline) + a new linear head; mean or [CLS] pooling."""
     encoder = minilm_encoder(pooling, dropout)
     length = _checked_length(max_length, encoder.config.max_positions, "minilm")
@@ -377,7 +378,7 @@ def tiny_transformer(
     hidden: PositiveInt = 128,
     heads: PositiveInt = 4,
     intermediate: PositiveInt = 512,
-    max_length: PositiveInt = 128,
+    max_length: Annotated[int, Field(ge=2)] = 128,
     dropout: Dropout = 0.1,
     pooling: Pooling = "cls",
     tokenizer: Literal["minilm"] | DataPath = "minilm",

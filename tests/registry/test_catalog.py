@@ -110,7 +110,7 @@ def test_listing_has_every_entry_once_within_120_columns():
     assert sorted(e.name for e in entries) == sorted(s for s in starts if not s.startswith("registry/"))
     [small] = [i for i, line in enumerate(lines) if line.split()[:1] == ["small_cnn"]]
     assert "Three 3x3 conv layers" in lines[small]
-    assert "[width: int = 16, dropout: float = 0.0]" in "\n".join(lines[small:small + 3])
+    assert "[width: PositiveInt = 16, dropout: Dropout = 0.0]" in "\n".join(lines[small:small + 3])
     firecube = text[text.index("  firecube "):text.index("  firecube-synthetic")]
     assert "path: DataPath (required)" in firecube and "test_years: NonEmptyTuple[int] = (2020, 2021)" in firecube
     assert "[lower is better]" in text[text.index("  brier "):text.index("  e_inf ")]
@@ -122,10 +122,10 @@ def test_one_entry_in_full():
     entries = builtin_entries()
     text = render_entry(find(entries, "models", "small_cnn"))
     assert text.startswith("model small_cnn\n")
-    assert "registry.models.small_cnn (registry/models/small_cnn.py:9)" in text
+    assert "registry.models.small_cnn (registry/models/small_cnn.py:11)" in text
     assert "~14k params at width 16" in text  # the docstring
     assert "supplied by the harness: num_classes, in_channels" in text
-    assert "    width: int = 16\n    dropout: float = 0.0\n" in text
+    assert "    width: PositiveInt = 16\n    dropout: Dropout = 0.0\n" in text  # constrained types by their alias names
     task = render_entry(find(entries, "task", "distillation"))
     assert "teacher: Component | None = None" in task and "method: Method = 'continuation_kd'" in task
     assert "supplied by the harness: ctx" in task
@@ -155,7 +155,7 @@ def test_json_round_trips_with_types_and_defaults():
     assert list(small) == ["kind", "name", "description", "doc", "module", "file", "line", "harness", "params",
                            "higher_is_better", "origin"]
     assert small["kind"] == "model" and small["harness"] == ["num_classes", "in_channels"]
-    assert small["params"][0] == {"name": "width", "type": "int", "default": "16", "required": False}
+    assert small["params"][0] == {"name": "width", "type": "PositiveInt", "default": "16", "required": False}
     one = json.loads(to_json(find(entries, "datasets", "firecube")))
     assert one["params"][0] == {"name": "path", "type": "DataPath", "default": None, "required": True}
     assert json.loads(to_json(find(entries, "metrics", "brier")))["higher_is_better"] is False

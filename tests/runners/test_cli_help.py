@@ -57,7 +57,7 @@ def test_list_one_entry_in_full_and_as_json(capsys):
 
     assert main(["list", "models", "small_cnn"]) == 0
     text = capsys.readouterr().out
-    assert "registry/models/small_cnn.py" in text and "width: int = 16" in text and "num_classes, in_channels" in text
+    assert "registry/models/small_cnn.py" in text and "width: PositiveInt = 16" in text and "num_classes, in_channels" in text
     assert main(["list", "metrics", "accuracy", "--format", "json"]) == 0
     entry = json.loads(capsys.readouterr().out)
     assert entry["name"] == "accuracy" and entry["higher_is_better"] is True
