@@ -17,6 +17,7 @@ from torch.nn import functional as F
 
 from registry.context import RunContext, TaskResult
 from registry.core import TASKS
+from registry.params import Momentum
 from registry.paths import DataPath
 from registry.targets import Accepts
 from registry.tasks.training import Schedule, TrainConfig, evaluate, fit, test_cases
@@ -64,7 +65,7 @@ def classification(
     epochs: PositiveInt = 10,
     lr: PositiveFloat = 0.01,
     batch_size: PositiveInt = 8,
-    momentum: NonNegativeFloat = 0.0,
+    momentum: Momentum = 0.0,
     weight_decay: NonNegativeFloat = 0.0,
     schedule: Schedule = "constant",
 ) -> TaskResult:

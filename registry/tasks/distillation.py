@@ -23,13 +23,14 @@ except ImportError:  # Windows: no lock, so one process at a time per results fo
     fcntl = None
 
 import torch
-from pydantic import PositiveFloat, PositiveInt
+from pydantic import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
 from torch import nn
 from torch.nn import functional as F
 
 from registry.context import ExtraRun, RunContext, TaskResult
 from registry.core import TASKS
 from registry.datasets.tensors import Fields, Split, TensorData
+from registry.params import Momentum, Probability, Seed
 from registry.targets import Accepts
 from registry.tasks.inputs import is_regression, model_inputs, same_tokenizer, selection, supervised_loss
 from registry.tasks.training import Optimizer, Schedule, TrainConfig, autocast, evaluate, fit, predict, test_cases
@@ -154,20 +155,20 @@ def distillation(
     teacher: Component | None = None,
     teacher_epochs: PositiveInt | None = None,
     teacher_lr: PositiveFloat | None = None,
-    teacher_seed: int | None = None,
+    teacher_seed: Seed | None = None,
     epochs: PositiveInt = 30,
     lr: PositiveFloat = 0.1,
     batch_size: PositiveInt = 64,
-    weight_decay: float = 5e-4,
-    momentum: float = 0.9,
+    weight_decay: NonNegativeFloat = 5e-4,
+    momentum: Momentum = 0.9,
     schedule: Schedule = "cosine",
     optimizer: Optimizer = "sgd",
-    temperature: float = 4.0,
-    alpha: float = 0.9,
+    temperature: PositiveFloat = 4.0,
+    alpha: Probability = 0.9,
     t_max: PositiveInt = 20,
-    margin: float = 0.1,
-    psi_ramp: float | None = None,
-    psi_until: int | None = None,
+    margin: NonNegativeFloat = 0.1,
+    psi_ramp: PositiveFloat | None = None,
+    psi_until: NonNegativeInt | None = None,
 ) -> TaskResult:
     """Train the spec's model as a student of ``teacher`` with ``method``; test metrics of its best-val epoch.
 

@@ -16,6 +16,7 @@ from pydantic import NonNegativeFloat, PositiveFloat, PositiveInt
 from registry.context import RunContext, TaskResult
 from registry.core import TASKS
 from registry.models.adapters import apply_adapters, merge_adapters
+from registry.params import Momentum, NonEmptyList
 from registry.targets import Accepts
 from registry.tasks.inputs import model_inputs, selection, supervised_loss
 from registry.tasks.training import Optimizer, Schedule, TrainConfig, evaluate, fit, predict, test_cases
@@ -39,7 +40,7 @@ def finetune(
     ctx: RunContext,
     *,
     method: Method = "full",
-    targets: list[str] | None = None,
+    targets: NonEmptyList[str] | None = None,
     rank: PositiveInt = 8,
     alpha: PositiveFloat = 16.0,
     krona_shape: tuple[PositiveInt, PositiveInt] | None = None,
@@ -50,7 +51,7 @@ def finetune(
     batch_size: PositiveInt = 32,
     optimizer: Optimizer = "adam",
     weight_decay: NonNegativeFloat = 0.0,
-    momentum: NonNegativeFloat = 0.9,
+    momentum: Momentum = 0.9,
     schedule: Schedule = "constant",
 ) -> TaskResult:
     """Fine-tune the model (full, head only, or through LoRA/KronA adapters); scores of the merged model.

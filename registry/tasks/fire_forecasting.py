@@ -18,6 +18,7 @@ from registry.datasets.tensors import Split
 from registry.metrics import build_metric
 from registry.metrics.binary import BinaryMetric, best_threshold, positive_probability
 from registry.models.firecube import flat_features, random_state_params
+from registry.params import Decay, Momentum
 from registry.targets import Accepts
 from registry.tasks.training import Optimizer, Schedule, TrainConfig, fit, predict
 
@@ -58,10 +59,10 @@ def fire_forecasting(
     batch_size: PositiveInt = 256,
     optimizer: Optimizer = "adam",
     weight_decay: NonNegativeFloat = 0.02,
-    momentum: NonNegativeFloat = 0.9,
+    momentum: Momentum = 0.9,
     schedule: Schedule = "step",
     step_epochs: PositiveInt = 23,
-    gamma: PositiveFloat = 0.1,
+    gamma: Decay = 0.1,
 ) -> TaskResult:
     """Binary next-day fire forecasting; threshold chosen on validation F1; AUROC, AUPRC, F1, ...
 

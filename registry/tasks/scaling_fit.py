@@ -12,11 +12,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from pydantic import PositiveInt
+from pydantic import PositiveFloat, PositiveInt
 
 from registry.context import RunContext, TaskResult
 from registry.core import TASKS
 from registry.metrics.scaling import FitStatistic
+from registry.params import NonEmptyList
 from registry.targets import Accepts
 from registry.tasks.power_law import bootstrap_band, bootstrap_intervals, frontier, leave_last_out_error
 
@@ -32,13 +33,13 @@ def scaling_fit(
     x: str = "gmacs_total",
     y: str = "score",
     error: bool = True,
-    where: dict[str, list[str]] | None = None,
+    where: dict[str, NonEmptyList[str]] | None = None,
     group_by: list[str] | None = None,
     frontier_bins: PositiveInt | None = None,
-    frontier_when: dict[str, list[str]] | None = None,
+    frontier_when: dict[str, NonEmptyList[str]] | None = None,
     resamples: PositiveInt = 10_000,
     held_out: PositiveInt = 1,
-    predict_at: list[float] | None = None,
+    predict_at: list[PositiveFloat] | None = None,
 ) -> TaskResult:
     """Fit the spec's law per group of the table: alpha, beta (with bootstrap intervals), R^2, extrapolation.
 

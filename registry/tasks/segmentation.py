@@ -13,6 +13,7 @@ from torch.nn import functional as F
 
 from registry.context import RunContext, TaskResult
 from registry.core import TASKS
+from registry.params import Momentum
 from registry.datasets.tensors import Split, TensorData
 from registry.metrics import build_metric
 from registry.metrics.segmentation import ConfusionStats, SegmentationMetric, confusion_stats
@@ -47,7 +48,7 @@ def segmentation(
     epochs: PositiveInt = 5,
     lr: PositiveFloat = 0.01,
     batch_size: PositiveInt = 8,
-    momentum: NonNegativeFloat = 0.0,
+    momentum: Momentum = 0.0,
     weight_decay: NonNegativeFloat = 0.0,
     schedule: Schedule = "constant",
 ) -> TaskResult:
