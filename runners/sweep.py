@@ -11,7 +11,7 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Callable
 
-from leaderboard.store import Store, StoreLocked, keep_published
+from leaderboard.store import Store, StoreLocked, StoreUnusable, keep_published
 from runners.executors import Executor, Pending
 from runners.executors.local import LocalExecutor
 from runners.identity import run_id
@@ -41,6 +41,13 @@ def run_sweep(
     executor = executor or LocalExecutor()
     outcome = SweepOutcome()
     total = len(runs)
+    warned: set[str] = set()
+
+    def warn(message: str) -> None:  # once per sweep: the closing sync meets a refused record again
+        if message not in warned:
+            warned.add(message)
+            reporter.message(f"warning: skipped {message}")
+
     pending: list[Pending] = []
     queued: set[str] = set()
     retrying: set[str] = set()
@@ -66,12 +73,13 @@ def run_sweep(
             for extra in extras:
                 reporter.message(f"      + {extra.method} {extra.model} seed={extra.seed}: record {extra.run_id} ({extra.duration_s:.1f}s)")
             written = [(r, _stored_mtime(results, r)) for r in (record, *extras)]
-            _ingest(results, reporter, lambda store, rows=written: store.ingest(rows))
+            files = {r.run_id: results.record_path(r.run_id) for r in (record, *extras)}
+            _ingest(results, reporter, lambda store, rows=written, files=files: store.ingest(rows, on_invalid=warn, files=files))
     published = sorted({published_path(run.source, run.spec.published).resolve() for run in runs if run.spec.published})
     for path in published:  # the papers' numbers for these boards, kept in the folder and shown beside the runs
         keep_published(results.root, load_published(path), str(path))
     # records an earlier, killed sweep wrote but did not ingest, and the published tables
-    _ingest(results, reporter, lambda store: store.sync(results.root, on_invalid=lambda m: reporter.message(f"warning: skipped {m}")))
+    _ingest(results, reporter, lambda store: store.sync(results.root, on_invalid=warn))
     return outcome
 
 
@@ -85,8 +93,12 @@ def _stored_mtime(results: ResultsDir, record: RunRecord) -> float:
 
 
 def _ingest(results: ResultsDir, reporter: SweepReporter, write: Callable[[Store], object]) -> None:
+    """Open the store, ``write`` to it, close it. A store that cannot be opened here costs nothing:
+    the records are safe on disk and the next command that reads the store ingests them."""
     try:
         with Store(results.database) as store:
             write(store)
-    except StoreLocked as err:  # the records are safe on disk; the next leaderboard ingests them
+            if store.notice:
+                reporter.message(store.notice)
+    except (StoreLocked, StoreUnusable) as err:
         reporter.message(f"note: {err}; records stay on disk and are ingested later")
