@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
 from specs.record import TAGS_FILE, RunRecord
+
+
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")  # a run's folder name: a plain name, never a path
 
 
 class ResultsDir:
@@ -24,6 +28,10 @@ class ResultsDir:
         return self.root / "cache"
 
     def run_dir(self, run_id: str) -> Path:
+        """``runs/<run_id>``; ``ValueError`` for an id that is not a plain name (``..``, a path), which
+        would put a run's files outside the folder (a bundle or a record can carry any text)."""
+        if not RUN_ID.fullmatch(run_id):
+            raise ValueError(f"run id {run_id[:60]!r} is not a plain name (letters, digits, '.', '_' and '-')")
         return self.root / "runs" / run_id
 
     def record_path(self, run_id: str) -> Path:
