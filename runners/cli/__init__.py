@@ -17,7 +17,7 @@ from typing import Sequence
 
 import click
 
-from runners.cli.common import EXIT_USAGE, Settings, UsageError, examples
+from runners.cli.common import EXIT_USAGE, Settings, UsageError, examples, os_message
 from specs.errors import SpecError
 
 
@@ -65,6 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.UsageError as err:  # Click's own: an unknown option, a missing argument, a bad choice
         hint = f" (see `{err.ctx.command_path} --help`)" if err.ctx is not None else ""
         print(f"error: {err.format_message().rstrip('.')}{hint}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as err:  # a path on the command line that cannot be read or written (a file for a folder, no permission)
+        print(f"error: {os_message(err)}", file=sys.stderr)
         return EXIT_USAGE
     except click.exceptions.Exit as done:  # --help, --version
         return done.exit_code
