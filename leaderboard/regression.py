@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, 
 from scipy import stats
 from tabulate import tabulate
 
+from leaderboard.markup import md_frame, md_text
 from leaderboard.store import Store
 from specs.schema import Tolerance
 
@@ -399,13 +400,14 @@ def render(result: CheckResult, fmt: Literal["table", "md"] = "table") -> str:
         ],
         columns=[*columns, "baseline", "current", "n", "diff", "better", "tolerance", "verdict"],
     )
-    body = tabulate(table, headers="keys", tablefmt="github" if fmt == "md" else "simple", showindex=False, disable_numparse=True)
     summary = _summary(result)
     failing = [f"{row.verdict}: {row.label}: {_mean(row.baseline)} -> {_mean(row.current)} ({row.rule or _why_missing(row, result)})"
                for row in result.failing]
-    if fmt == "md":
+    if fmt == "md":  # a pull-request comment: names and labels escaped, so they stay text (leaderboard.markup)
+        body = tabulate(md_frame(table), headers="keys", tablefmt="github", showindex=False, disable_numparse=True)
         head = f"### Podium regression check: {'passed' if result.passed else 'FAILED'}\n\n{summary}"
-        return "\n\n".join([head, *(["\n".join(f"- **{line}**" for line in failing)] if failing else []), body])
+        return "\n\n".join([head, *(["\n".join(f"- **{md_text(line)}**" for line in failing)] if failing else []), body])
+    body = tabulate(table, headers="keys", tablefmt="simple", showindex=False, disable_numparse=True)
     return "\n".join([body, "", *failing, summary])
 
 

@@ -57,18 +57,21 @@ def leaderboard(track, metrics, datasets, models, methods, tags, results, fmt, s
         fields = check_grouping(split_fields(group_by))
     except GroupingError as err:
         raise UsageError(str(err)) from None
+    from leaderboard.markup import md_text
+
+    shown = md_text if fmt == "md" else str  # markdown: names and errors stay text
     with open_store(results) as store:
         board = board_of(store, split=split, filters=filters, group_by=fields)
         if board.empty and fmt in ("table", "md"):
             known = [r[0] for r in store.con.execute("SELECT DISTINCT track FROM runs ORDER BY 1").fetchall()]
             where = f"track {track!r}" if track else "this results folder"
             narrowed = " with these filters" if any((metrics, datasets, models, methods, tags)) else ""
-            print(f"no successful runs for {where}{narrowed}" + (f" (tracks: {', '.join(known)})" if known else ""))
+            print(shown(f"no successful runs for {where}{narrowed}" + (f" (tracks: {', '.join(known)})" if known else "")))
         else:
             print((render_wide if wide else render_leaderboard)(board, fmt))
         if fmt in ("table", "md"):
             for row in failed_only(store, filters=filters).itertuples():
-                print(f"note: {row.label or row.model} ({row.model} {row.method}) on {row.dataset}: all {row.failed} runs failed ({row.last_error})")
+                print(shown(f"note: {row.label or row.model} ({row.model} {row.method}) on {row.dataset}: all {row.failed} runs failed ({row.last_error})"))
     return EXIT_OK
 
 
