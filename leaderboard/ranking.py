@@ -121,8 +121,12 @@ def bootstrap_bytes(n_algorithms: int, n_cases: int, resamples: int) -> int:
 
 def most_resamples(n_algorithms: int, n_cases: int) -> int:
     """The most resamples ``BOOTSTRAP_BYTES`` hold for this many algorithms and cases."""
-    room = BOOTSTRAP_BYTES // 8 - max(CHUNK_VALUES, n_algorithms * n_cases)
-    return max(0, room // max(1, n_cases + n_algorithms))
+    cells = n_algorithms * n_cases
+    chunk = max(1, CHUNK_VALUES // max(1, cells))
+    most = max(0, (BOOTSTRAP_BYTES // 8 - chunk * cells) // max(1, n_cases + n_algorithms))
+    if most < chunk:  # fewer resamples than a chunk: they are ranked all at once
+        most = BOOTSTRAP_BYTES // 8 // max(1, n_cases + n_algorithms + cells)
+    return most
 
 
 def bootstrap(values: np.ndarray, higher_is_better: bool, method: Method = "mean", resamples: int = 1000, seed: int = 0) -> Stability:
