@@ -10,8 +10,8 @@ run and says who holds it; it takes over a claim whose owner is gone:
 - on another host, whose processes cannot be seen from here, when the claim is older than a
   generous bound (the run's ``timeout_s`` plus an hour, or 24 hours when the spec sets none).
 
-Taking over happens under an exclusive lock on ``runs/.claims.lock`` (flock, as the teacher cache
-does), so two processes that both find a dead owner do not both take its run. The claim is
+Taking over happens under an exclusive lock on ``runs/<run_id>/.claim.lock`` (flock, as the teacher
+cache does), so two processes that both find a dead owner do not both take its run. The claim is
 released (the file removed, when it is still ours) once the run's record is written, or the run
 failed, or the sweep stopped. The driver claims, whichever executor runs the run: with Ray, the
 driver claims before it submits a task.
@@ -35,7 +35,7 @@ except ImportError:  # not POSIX: claims still exclude by O_EXCL; only take-over
     fcntl = None  # type: ignore[assignment]
 
 CLAIM_FILE = "claim.json"
-LOCK_FILE = ".claims.lock"  # beside the run folders: take-overs and releases, one at a time
+LOCK_FILE = ".claim.lock"  # in the run folder: take-overs and releases of its claim, one at a time
 DAY_S = 24 * 3600.0
 SLACK_S = 3600.0  # beyond a run's timeout: loading data, a queue, a slow checkpoint
 UNREADABLE_GRACE_S = 30.0  # a claim being written (created, not yet filled) is held this long at most
@@ -83,7 +83,7 @@ def acquire(run_dir: Path, stale_after_s: float = DAY_S) -> tuple[bool, Claim]:
     holder = _read(path)
     if holder is not None and alive(holder, stale_after_s):
         return False, holder
-    with _exclusive(run_dir.parent / LOCK_FILE):  # the owner is gone (or its claim unreadable): take over, one process at a time
+    with _exclusive(run_dir / LOCK_FILE):  # the owner is gone (or its claim unreadable): take over, one process at a time
         holder = _read(path)
         if path.exists():
             if holder is not None and alive(holder, stale_after_s):
@@ -102,7 +102,7 @@ def release(run_dir: Path, mine: Claim) -> None:
     path = run_dir / CLAIM_FILE
     if not run_dir.is_dir():
         return  # the run's folder was removed meanwhile (podium runs rm)
-    with _exclusive(run_dir.parent / LOCK_FILE):
+    with _exclusive(run_dir / LOCK_FILE):
         current = _read(path)
         if current is not None and current.token == mine.token:
             with contextlib.suppress(FileNotFoundError):
