@@ -284,3 +284,20 @@ def test_run_into_a_file_is_one_error_and_nothing_runs(tmp_path, capsys, a_file)
     spec = write_spec(tmp_path, digits_spec())
     one_error(capsys, ["run", str(spec), "--results", str(a_file)], says=f"{a_file}: a file, not a results folder")
     assert a_file.read_text() == "taken"
+
+
+@pytest.mark.parametrize("argv", [
+    ["leaderboard", "--track", "\udcff"], ["runs", "show", "ab\udcfe"], ["runs", "--spec=x\udcff"], ["rank", "--track", "kd", "--metric", "\udcff"],
+])
+def test_names_that_are_not_utf8_are_one_error(results, capsys, argv):
+    one_error(capsys, [*argv, "--results", str(results)], says="is not UTF-8 text")
+
+
+def test_a_name_that_is_not_utf8_as_a_user_sees_it_and_a_path_that_is_not_is_fine(results, tmp_path):
+    done = subprocess.run([sys.executable, "-m", "runners.cli", "leaderboard", "--track", b"\xff", "--results", str(results)],
+                          cwd=PROJECT, capture_output=True, text=True, timeout=120)
+    assert_one_error_line(done, "is not UTF-8 text")
+    out = str(tmp_path).encode() + b"/report-\xff"
+    done = subprocess.run([sys.executable, "-m", "runners.cli", "report", "--results", str(results), "--out", out], cwd=PROJECT,
+                          capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr
