@@ -100,12 +100,53 @@ class Stability:
         return float(median), float(low), float(high)
 
 
-def bootstrap(values: np.ndarray, higher_is_better: bool, method: Method = "mean", resamples: int = 1000, seed: int = 0, chunk: int = 64) -> Stability:
+BOOTSTRAP_BYTES = 2**30  # the most memory one bootstrap may take: 1 GiB
+CHUNK_VALUES = 2**22  # resampled values ranked at once (32 MB): the chunk of resamples is as long as this allows
+
+
+class BootstrapTooLarge(ValueError):
+    """More resamples than ``BOOTSTRAP_BYTES`` of memory hold for this many algorithms and cases."""
+
+
+def _chunk(n_algorithms: int, n_cases: int, resamples: int) -> int:
+    """Resamples ranked at once: as many as ``CHUNK_VALUES`` values hold (at least one)."""
+    return max(1, min(resamples, CHUNK_VALUES // max(1, n_algorithms * n_cases)))
+
+
+def bootstrap_bytes(n_algorithms: int, n_cases: int, resamples: int) -> int:
+    """The memory a bootstrap takes: the resampled case indices (resamples x K) and the ranks
+    (resamples x A) it keeps, and one chunk of resampled values (A x chunk x K), 8 bytes each."""
+    return 8 * (resamples * (n_cases + n_algorithms) + _chunk(n_algorithms, n_cases, resamples) * n_algorithms * n_cases)
+
+
+def most_resamples(n_algorithms: int, n_cases: int) -> int:
+    """The most resamples ``BOOTSTRAP_BYTES`` hold for this many algorithms and cases."""
+    cells = n_algorithms * n_cases
+    chunk = max(1, CHUNK_VALUES // max(1, cells))
+    most = max(0, (BOOTSTRAP_BYTES // 8 - chunk * cells) // max(1, n_cases + n_algorithms))
+    if most < chunk:  # fewer resamples than a chunk: they are ranked all at once
+        most = BOOTSTRAP_BYTES // 8 // max(1, n_cases + n_algorithms + cells)
+    return most
+
+
+def bootstrap(values: np.ndarray, higher_is_better: bool, method: Method = "mean", resamples: int = 1000, seed: int = 0) -> Stability:
     """Rank stability by resampling cases with replacement (seeded). mean, median and rank_then_mean
-    are vectorised over resamples in chunks (memory: A x chunk x K values); the test-based method
-    reruns its tests per resample."""
+    are vectorised over resamples in chunks (of ``CHUNK_VALUES`` values); the test-based method
+    reruns its tests per resample. ``BootstrapTooLarge`` when it would take more than
+    ``BOOTSTRAP_BYTES`` (``bootstrap_bytes``); ``ValueError`` for fewer than one resample or a negative seed."""
     filled = fill_missing(values, higher_is_better)
     n_algorithms, n_cases = filled.shape
+    if resamples < 1:
+        raise ValueError(f"{resamples} resamples: expected at least 1")
+    if seed < 0:
+        raise ValueError(f"seed {seed}: expected a non-negative integer")
+    needed = bootstrap_bytes(n_algorithms, n_cases, resamples)
+    if needed > BOOTSTRAP_BYTES:
+        raise BootstrapTooLarge(
+            f"{n_algorithms} algorithms x {n_cases} cases x {resamples} resamples would take {needed / 2**30:.3g} GiB; "
+            f"the bound is {BOOTSTRAP_BYTES / 2**30:g} GiB, {most_resamples(n_algorithms, n_cases)} resamples here"
+        )
+    chunk = _chunk(n_algorithms, n_cases, resamples)
     rng = np.random.default_rng(seed)
     cases = rng.integers(0, n_cases, size=(resamples, n_cases))
     full = rank(filled, higher_is_better, method)
@@ -124,8 +165,25 @@ def bootstrap(values: np.ndarray, higher_is_better: bool, method: Method = "mean
                 score = sample.mean(axis=2) if method == "mean" else np.median(sample, axis=2)
                 better_high = higher_is_better
             out[start:start + chunk] = _rank_best_first(score, better_high, axis=0).T
-    taus = np.array([stats.kendalltau(full, row).statistic for row in out])
-    return Stability(full, out, taus)
+    return Stability(full, out, kendall_tau_b(full, out))
+
+
+def kendall_tau_b(full: np.ndarray, rankings: np.ndarray) -> np.ndarray:
+    """Kendall's tau-b between ``full`` (A,) and each row of ``rankings`` (R, A), as
+    ``scipy.stats.kendalltau`` gives it (NaN where either side ties everything), vectorised over
+    the rows: sum(sx * sy) / sqrt(sum(sx^2) * sum(sy^2)) over the pairs i < j, s the sign of a difference."""
+    first, second = np.triu_indices(len(full), k=1)
+    sx = np.sign(full[first] - full[second]).astype(np.int8)
+    taus = np.empty(len(rankings))
+    step = max(1, 2**22 // max(1, len(first)))  # rows per block: a few MB of pair signs at a time
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for start in range(0, len(rankings), step):
+            block = rankings[start:start + step]
+            sy = np.sign(block[:, first] - block[:, second]).astype(np.int8)
+            numerator = sy.astype(np.int64) @ sx.astype(np.int64)
+            denominator = np.sqrt(float(np.abs(sx).sum()) * np.abs(sy).sum(axis=1, dtype=np.int64))
+            taus[start:start + step] = np.where(denominator > 0, numerator / denominator, np.nan)
+    return taus
 
 
 def consensus(rankings: list[np.ndarray]) -> np.ndarray:

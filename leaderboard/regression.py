@@ -35,10 +35,11 @@ from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
 from scipy import stats
 from tabulate import tabulate
 
+from leaderboard.markup import md_frame, md_text
 from leaderboard.store import Store
 from specs.schema import Tolerance
 
@@ -52,7 +53,10 @@ TIMINGS = Tolerance(rel=0.5)  # 50% slower fails
 PROVENANCE = {"podium_version": "podium_version", "git_commit": "git_commit", "torch": "torch", "device": "device_name"}
 Verdict = Literal["ok", "improved", "regressed", "missing", "new"]
 Key = tuple[str, str, str, str, str]
-Finite = Annotated[float, Field(allow_inf_nan=False)]
+Finite = Annotated[float, Field(strict=True, allow_inf_nan=False)]  # a JSON number (an int too), never text or true/false
+Seed = Annotated[int, Field(ge=0, le=2**63 - 1)]  # what a run's seed can be (numpy's generators take no negative seed)
+Name = Annotated[str, Field(strict=True, min_length=1)]
+Text = Annotated[str, Field(strict=True)]
 
 
 class BaselineError(ValueError):
@@ -68,16 +72,16 @@ class BaselineRow(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    track: str
-    task: str
-    dataset: str
-    config_id: str = Field(min_length=1)
-    label: str  # the configuration's label when the row was taken (labels can change; the id does not)
-    model: str
-    method: str
-    metric: str
-    higher_is_better: bool
-    values: dict[int, Finite] = Field(min_length=1)  # seed -> value
+    track: Name
+    task: Name
+    dataset: Name
+    config_id: Name
+    label: Name  # the configuration's label when the row was taken (labels can change; the id does not)
+    model: Name
+    method: Text  # "" for a run without a method
+    metric: Name
+    higher_is_better: StrictBool
+    values: dict[Seed, Finite] = Field(min_length=1)  # seed -> value
 
     @property
     def key(self) -> Key:
@@ -94,11 +98,11 @@ class Baseline(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     podium_baseline: Literal[2] = BASELINE_VERSION  # the file format's version
-    created_at: str
-    split: str
-    track: str | None = None  # None: every track of the results folder
-    provenance: dict[str, list[str]] = Field(default_factory=dict)  # distinct values over the runs
-    rows: list[BaselineRow]
+    created_at: Text
+    split: Name
+    track: Name | None = None  # None: every track of the results folder
+    provenance: dict[str, list[Text]] = Field(default_factory=dict)  # distinct values over the runs
+    rows: list[BaselineRow]  # none: every current row is new
 
     @model_validator(mode="after")
     def _unique_rows(self) -> Baseline:
@@ -153,10 +157,20 @@ def snapshot(store: Store, track: str | None = None, split: str = "test") -> Sna
 
 
 def _spec_tolerance(spec_json: str, metric: str) -> Tolerance | None:
-    """The tolerance the run's spec sets under ``check`` for ``metric`` (or for its family, ``seg_iou`` of ``seg_iou/vessel``)."""
-    check = json.loads(spec_json).get("check") or {}
+    """The tolerance the run's spec sets under ``check`` for ``metric`` (or for its family, ``seg_iou`` of ``seg_iou/vessel``).
+    A ``check`` that is not a valid one (a record edited by hand: its spec was validated when it ran)
+    sets none, and the default rule judges the row."""
+    spec = json.loads(spec_json)
+    check = spec.get("check") if isinstance(spec, dict) else None
+    if not isinstance(check, dict):
+        return None
     entry = check.get(metric, check.get(metric.split("/")[0]))
-    return None if entry is None else Tolerance.model_validate(entry)
+    if entry is None:
+        return None
+    try:
+        return Tolerance.model_validate(entry)
+    except ValidationError:
+        return None
 
 
 def _provenance(runs: pd.DataFrame) -> dict[str, list[str]]:
@@ -197,8 +211,10 @@ def read_baseline(path: str | Path) -> Baseline:
         raise BaselineError(f"{file}: no such baseline file (write one with `podium baseline save --out {file}`)")
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise BaselineError(f"{file}: not valid JSON: {err}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
+        raise BaselineError(f"{file}: not valid JSON: {str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
+    except OSError as err:
+        raise BaselineError(f"{file}: cannot be read: {err.strerror or err}") from None
     if isinstance(data, dict) and data.get("podium_baseline") == 1:
         again = f"podium baseline save{' --track ' + data['track'] if isinstance(data.get('track'), str) else ''} --out {file}"
         raise BaselineError(f"{file}: a version-1 baseline, whose rows pooled the configurations of a model and method; "
@@ -384,13 +400,14 @@ def render(result: CheckResult, fmt: Literal["table", "md"] = "table") -> str:
         ],
         columns=[*columns, "baseline", "current", "n", "diff", "better", "tolerance", "verdict"],
     )
-    body = tabulate(table, headers="keys", tablefmt="github" if fmt == "md" else "simple", showindex=False, disable_numparse=True)
     summary = _summary(result)
     failing = [f"{row.verdict}: {row.label}: {_mean(row.baseline)} -> {_mean(row.current)} ({row.rule or _why_missing(row, result)})"
                for row in result.failing]
-    if fmt == "md":
+    if fmt == "md":  # a pull-request comment: names and labels escaped, so they stay text (leaderboard.markup)
+        body = tabulate(md_frame(table), headers="keys", tablefmt="github", showindex=False, disable_numparse=True)
         head = f"### Podium regression check: {'passed' if result.passed else 'FAILED'}\n\n{summary}"
-        return "\n\n".join([head, *(["\n".join(f"- **{line}**" for line in failing)] if failing else []), body])
+        return "\n\n".join([head, *(["\n".join(f"- **{md_text(line)}**" for line in failing)] if failing else []), body])
+    body = tabulate(table, headers="keys", tablefmt="simple", showindex=False, disable_numparse=True)
     return "\n".join([body, "", *failing, summary])
 
 

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import quote
 
 import pandas as pd
 from tabulate import tabulate
 
 from leaderboard.aggregate import failed_only, leaderboard
+from leaderboard.markup import md_code, md_frame, md_text
 from leaderboard.store import Store
-from reports.plots import blob_plots, scaling_plots
+from reports.plots import blob_plots, safe_stem, scaling_plots
 from reports.survey import survey_tables
 from reports.tables import render_leaderboard
 
@@ -26,9 +28,9 @@ def _write_track(store: Store, out: Path, track: str, split: str) -> Path:
     built = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     counts = dict(store.con.execute("SELECT status, count(*) FROM runs WHERE track = ? GROUP BY status", [track]).fetchall())
     parts = [
-        f"# Track `{track}`",
+        f"# Track {md_code(track)}",
         f"Built {built} from {counts.get('ok', 0)} successful and {counts.get('failed', 0)} failed runs; "
-        f"metrics on the `{split}` split. An entry is one configuration, the runs of a spec that differ only in their seed, "
+        f"metrics on the {md_code(split)} split. An entry is one configuration, the runs of a spec that differ only in their seed, "
         "named by its label: the spec's name and the values that set it apart from its siblings. "
         "Each shows its mean over seeds with a 95% Student-t interval clipped to the metric's range; "
         "ranks are among the competitors, and references (`ref`: a distillation teacher, a published result) stand beside them unranked.",
@@ -38,29 +40,40 @@ def _write_track(store: Store, out: Path, track: str, split: str) -> Path:
     failures = failed_only(store, track)
     if not failures.empty:
         shown = failures[["task", "dataset", "label", "model", "method", "failed", "last_error"]]
-        parts += ["## Entries with only failed runs", tabulate(shown, headers="keys", tablefmt="github", showindex=False)]
+        parts += ["## Entries with only failed runs", _table(shown)]
     plots = scaling_plots(store, track, out)
     if plots:
-        parts += ["## Scaling fits", "\n\n".join(f"![{p.stem}]({p.name})" for p in plots)]
+        parts += ["## Scaling fits", "\n\n".join(_image(p) for p in plots)]
     surveys = survey_tables(store, track)
     if surveys:
         parts += ["## Participation survey"]
-        parts += [f"{title}\n\n{tabulate(table, headers='keys', tablefmt='github', showindex=False)}" for title, table in surveys]
+        parts += [f"{md_text(title)}\n\n{_table(table)}" for title, table in surveys]
     blobs = blob_plots(store, track, out)
     if blobs:
         parts += ["## Ranking stability",
                   "Each configuration's rank over the test cases (mean per case over its seeds, then ranked; references left out), resampled 1000 times: "
                   "a disc's area is how often it took that rank; `podium rank` prints the numbers.",
-                  "\n\n".join(f"![{p.stem}]({p.name})" for p in blobs)]
+                  "\n\n".join(_image(p) for p in blobs)]
     parts += ["## Provenance", _provenance_table(store, track)]
-    path = out / f"{track}.md"
+    path = out / f"{safe_stem(track)}.md"  # a track named by a record file could hold any text
     path.write_text("\n\n".join(parts) + "\n", encoding="utf-8")
     return path
 
 
 def _provenance_table(store: Store, track: str) -> str:
     """How many runs came from each (device, torch, CUDA, podium version, commit)."""
-    return tabulate(provenance(store, track), headers="keys", tablefmt="github", showindex=False)
+    return _table(provenance(store, track))
+
+
+def _table(frame: pd.DataFrame) -> str:
+    """A GitHub markdown table whose text (from specs, records, published files) is escaped to stay text."""
+    return tabulate(md_frame(frame), headers="keys", tablefmt="github", showindex=False)
+
+
+def _image(path: Path) -> str:
+    """A plot beside the report: its name as the alt text, its file percent-encoded (a name may hold spaces or parentheses)."""
+    alt = md_text(path.stem).replace("[", "\\[").replace("]", "\\]")
+    return f"![{alt}]({quote(path.name)})"
 
 
 def provenance(store: Store, track: str) -> pd.DataFrame:

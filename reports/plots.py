@@ -3,6 +3,7 @@ each group's points, the frontier the fit used (diamonds), the fitted line and i
 Challenge rankings: one blob plot per board, each algorithm's bootstrap rank distribution."""
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -11,6 +12,16 @@ import numpy as np
 
 from leaderboard.challenge import Board, challenge_boards
 from leaderboard.store import Store
+
+
+def safe_stem(text: str) -> str:
+    """A file name for ``text`` (a track, a board) inside the report's folder: the text itself when it
+    is a plain name, else its plain characters and a short hash, so no name leaves the folder or
+    collides with another."""
+    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,150}", text) and ".." not in text:
+        return text
+    plain = re.sub(r"[^A-Za-z0-9_.\-]+", "_", text).strip("._-")[:80] or "x"
+    return f"{plain}-{hashlib.sha1(text.encode('utf-8', 'replace')).hexdigest()[:8]}"
 
 
 def _pyplot():
@@ -54,7 +65,7 @@ def scaling_plots(store: Store, track: str, out: Path) -> list[Path]:
         ax.set_title(name)
         ax.legend(fontsize=7)
         fig.tight_layout()
-        path = out / f"{track}-{name}.png".replace("/", "_")
+        path = out / f"{safe_stem(f'{track}-{name}')}.png"
         fig.savefig(path, dpi=120)
         plt.close(fig)
         paths.append(path)
@@ -70,8 +81,7 @@ def blob_plots(store: Store, track: str, out: Path, resamples: int = 1000, seed:
     paths = []
     for metric in metrics:
         for board in challenge_boards(store, track, metric, "mean", resamples, seed):
-            name = re.sub(r"[^A-Za-z0-9_.\-]+", "_", f"{track}-ranks-{metric}-{board.task}-{board.dataset}")
-            path = out / f"{name}.png"
+            path = out / f"{safe_stem(f'{track}-ranks-{metric}-{board.task}-{board.dataset}')}.png"
             blob_plot(board, metric, path)
             paths.append(path)
     return paths

@@ -14,6 +14,8 @@ import math
 import pandas as pd
 from tabulate import tabulate
 
+from leaderboard.markup import md_frame, md_text
+
 FORMATS = ("table", "md", "csv", "json")
 BOARD = ["track", "task", "dataset", "metric"]
 REF = "ref"  # the rank shown for a reference
@@ -125,10 +127,11 @@ def _counts(n: pd.Series) -> str:
 
 
 def _section(title: str, table: pd.DataFrame, fmt: str, notes: list[str] = ()) -> str:
-    text = tabulate(table, headers="keys", tablefmt="github" if fmt == "md" else "simple", showindex=False, disable_numparse=True)
     notes = [note for note in notes if note]
-    if fmt == "md":  # a paragraph each, apart from the table
-        return f"### {title}\n\n{text}" + "".join(f"\n\n{note}" for note in notes)
+    if fmt == "md":  # names, labels and citations come from specs and files: escaped, they stay text (leaderboard.markup)
+        text = tabulate(md_frame(table), headers="keys", tablefmt="github", showindex=False, disable_numparse=True)
+        return f"### {md_text(title)}\n\n{text}" + "".join(f"\n\n{md_text(note)}" for note in notes)  # a paragraph each
+    text = tabulate(table, headers="keys", tablefmt="simple", showindex=False, disable_numparse=True)
     return f"{title}\n{text}" + "".join(f"\n{note}" for note in notes)
 
 

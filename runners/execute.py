@@ -86,8 +86,8 @@ def execute(run: RunSpec, results: ResultsDir, device_override: str | None = Non
             directions.setdefault(name, directions.get(name.split("/")[0], True))
             if name.split("/")[0] in bounds:
                 bounds.setdefault(name, bounds[name.split("/")[0]])
-        info = {**result.info, **({"non_finite_metrics": dropped} if dropped else {})}
-        cases = {name: values for name, values in result.cases.items() if name not in failures}
+        cases, undefined = _cases(result.cases, failures)
+        info = {**result.info, **({"non_finite_metrics": dropped} if dropped else {}), **({"non_finite_cases": undefined} if undefined else {})}
         if failures:  # the metrics that computed are kept; the run is failed, naming the others
             _write_details(results, run, failures.details())
         # a side run trained here (a teacher) has its time on its own record, not in this run's
@@ -231,6 +231,23 @@ def _finite(metrics: dict[str, dict[str, float]]) -> tuple[dict[str, dict[str, f
             else:
                 dropped.append(f"{split}/{name}")
     return kept, dropped
+
+
+def _cases(cases: dict[str, list[float]], failures: MetricFailures) -> tuple[dict[str, list[float]], list[str]]:
+    """Per-case values as floats, those of failed metrics left out; a non-finite value (undefined on
+    its case) becomes NaN, a missing case, which rankings count as the worst; the metrics that had
+    one are named."""
+    kept: dict[str, list[float]] = {}
+    undefined: list[str] = []
+    for name, values in cases.items():
+        if name in failures:
+            continue
+        floats = [float(v) for v in values]
+        if not all(math.isfinite(v) for v in floats):
+            undefined.append(name)
+            floats = [v if math.isfinite(v) else math.nan for v in floats]
+        kept[name] = floats
+    return kept, undefined
 
 
 def _provenance(device: torch.device | None) -> dict[str, Any]:

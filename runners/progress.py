@@ -17,7 +17,7 @@ from rich.status import Status
 from registry.context import NoProgress
 from registry.context import Progress as ProgressHook
 
-STATUS_STYLE = {"ok": "green", "failed": "bold red", "cached": "dim", "retry": "yellow"}
+STATUS_STYLE = {"ok": "green", "failed": "bold red", "cached": "dim", "retry": "yellow", "claimed": "cyan"}
 
 
 class LiveBar:

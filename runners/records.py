@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import shutil
 from pathlib import Path
 
 from specs.record import TAGS_FILE, RunRecord
+
+
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")  # a run's folder name: a plain name, never a path
 
 
 class ResultsDir:
@@ -24,6 +29,10 @@ class ResultsDir:
         return self.root / "cache"
 
     def run_dir(self, run_id: str) -> Path:
+        """``runs/<run_id>``; ``ValueError`` for an id that is not a plain name (``..``, a path), which
+        would put a run's files outside the folder (a bundle or a record can carry any text)."""
+        if not RUN_ID.fullmatch(run_id):
+            raise ValueError(f"run id {run_id[:60]!r} is not a plain name (letters, digits, '.', '_' and '-')")
         return self.root / "runs" / run_id
 
     def record_path(self, run_id: str) -> Path:
@@ -42,7 +51,7 @@ class ResultsDir:
         path = self.record_path(record.run_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".record.json.{os.getpid()}.tmp")
-        tmp.write_text(record.model_dump_json(indent=1), encoding="utf-8")  # NaN is written as null
+        tmp.write_text(record_json(record), encoding="utf-8")
         os.replace(tmp, path)
         return path
 
@@ -64,3 +73,16 @@ class ResultsDir:
         tmp.write_text(json.dumps(sorted(set(tags))), encoding="utf-8")
         os.replace(tmp, path)
         return path.stat().st_mtime
+
+
+def record_json(record: RunRecord) -> str:
+    """A record as JSON text. NaN elsewhere is written as null (metrics are finite; info is free-form),
+    but a missing per-case value is NaN, which a list of numbers cannot hold as null: per-case values
+    with a NaN are written as JSON's NaN token, which the record's reader (and Python's) accepts."""
+    text = record.model_dump_json(indent=1)
+    if not any(math.isnan(v) for values in record.cases.values() for v in values):
+        return text
+    data = json.loads(text)
+    data["cases"] = record.cases
+    return json.dumps(data, indent=1, allow_nan=True)
+

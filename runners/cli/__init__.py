@@ -12,12 +12,13 @@ come with it, and its usage errors already exit 2.
 """
 from __future__ import annotations
 
+import os
 import sys
 from typing import Sequence
 
 import click
 
-from runners.cli.common import EXIT_USAGE, Settings, UsageError, examples
+from runners.cli.common import EXIT_USAGE, Settings, UsageError, examples, os_message
 from specs.errors import SpecError
 
 
@@ -48,8 +49,27 @@ def _register_commands() -> None:
 _register_commands()
 
 
+def _undecodable(argv: Sequence[str]) -> str | None:
+    """The first argument holding bytes that are not UTF-8 (Python carries them as surrogates), unless
+    it is a path: a file's name may be any bytes, but a track, model or metric name is text."""
+    for token in argv:
+        try:
+            token.encode("utf-8")
+        except UnicodeEncodeError:
+            value = token.split("=", 1)[-1] if token.startswith("--") else token
+            if os.sep in value or os.path.exists(value):
+                continue
+            return token
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``podium`` console script; returns the exit code."""
+    given = list(argv) if argv is not None else sys.argv[1:]
+    bad = _undecodable(given)
+    if bad is not None:
+        print(f"error: argument {ascii(bad)} is not UTF-8 text (names of tracks, models, metrics and runs are text)", file=sys.stderr)
+        return EXIT_USAGE
     try:
         result = podium.main(args=list(argv) if argv is not None else None, prog_name="podium", standalone_mode=False)
     except SpecError as err:
@@ -65,6 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.UsageError as err:  # Click's own: an unknown option, a missing argument, a bad choice
         hint = f" (see `{err.ctx.command_path} --help`)" if err.ctx is not None else ""
         print(f"error: {err.format_message().rstrip('.')}{hint}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as err:  # a path on the command line that cannot be read or written (a file for a folder, no permission)
+        print(f"error: {os_message(err)}", file=sys.stderr)
         return EXIT_USAGE
     except click.exceptions.Exit as done:  # --help, --version
         return done.exit_code

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from runners.cli.common import EXIT_OK, UsageError, examples, multiple, open_store, results_option, results_root, split_fields
+from runners.cli.common import EXIT_OK, UsageError, examples, multiple, open_store, output_folder, results_option, results_root, split_fields
 
 GROUP_BY_HELP = "pool configurations into one row per value of these fields (spec, model, method), e.g. model,method"
 
@@ -57,18 +57,21 @@ def leaderboard(track, metrics, datasets, models, methods, tags, results, fmt, s
         fields = check_grouping(split_fields(group_by))
     except GroupingError as err:
         raise UsageError(str(err)) from None
+    from leaderboard.markup import md_text
+
+    shown = md_text if fmt == "md" else str  # markdown: names and errors stay text
     with open_store(results) as store:
         board = board_of(store, split=split, filters=filters, group_by=fields)
         if board.empty and fmt in ("table", "md"):
             known = [r[0] for r in store.con.execute("SELECT DISTINCT track FROM runs ORDER BY 1").fetchall()]
             where = f"track {track!r}" if track else "this results folder"
             narrowed = " with these filters" if any((metrics, datasets, models, methods, tags)) else ""
-            print(f"no successful runs for {where}{narrowed}" + (f" (tracks: {', '.join(known)})" if known else ""))
+            print(shown(f"no successful runs for {where}{narrowed}" + (f" (tracks: {', '.join(known)})" if known else "")))
         else:
             print((render_wide if wide else render_leaderboard)(board, fmt))
         if fmt in ("table", "md"):
             for row in failed_only(store, filters=filters).itertuples():
-                print(f"note: {row.label or row.model} ({row.model} {row.method}) on {row.dataset}: all {row.failed} runs failed ({row.last_error})")
+                print(shown(f"note: {row.label or row.model} ({row.model} {row.method}) on {row.dataset}: all {row.failed} runs failed ({row.last_error})"))
     return EXIT_OK
 
 
@@ -94,18 +97,36 @@ def rank(spec, track, metrics, method, bootstrap, seed, group_by, results) -> in
     from leaderboard.challenge import challenge_boards, consensus_table
     from specs.ranking import RankingSpec
 
+    from pydantic import ValidationError
+
+    from leaderboard.ranking import BootstrapTooLarge
+
+    if bootstrap is not None and bootstrap < 1:
+        raise UsageError(f"--bootstrap {bootstrap}: expected a positive number of resamples")
+    if seed is not None and seed < 0:
+        raise UsageError(f"--seed {seed}: expected a non-negative integer")
+    if track is not None and not track.strip():
+        raise UsageError("--track: expected a track name")
+    if any(not m.strip() for m in metrics):
+        raise UsageError("--metric: expected a metric name")
     chosen = {"track": track, "metrics": list(metrics) or None, "method": method, "bootstrap": bootstrap, "seed": seed}
     given = {key: value for key, value in chosen.items() if value is not None}
-    if spec is not None:
-        from specs.loader import load_ranking
+    try:
+        if spec is not None:
+            from specs.loader import load_ranking
 
-        ranking = load_ranking(spec).model_copy(update=given)  # flags override the spec
-    elif track is None or not metrics:
-        raise UsageError("give a ranking spec, or --track and --metric")
-    else:
-        ranking = RankingSpec(kind="ranking", name="command-line", **given)
-    if ranking.bootstrap < 1:
-        raise UsageError(f"--bootstrap {ranking.bootstrap}: expected a positive number of resamples")
+            loaded = load_ranking(spec)
+            ranking = RankingSpec.model_validate({**loaded.model_dump(), **given})  # flags override the spec, checked as it is
+        elif track is None or not metrics:
+            raise UsageError("give a ranking spec, or --track and --metric")
+        else:
+            ranking = RankingSpec(kind="ranking", name="command-line", **given)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise UsageError(f"--{where}: {first['msg']}") from None
+    if ranking.seed < 0:
+        raise UsageError(f"{spec}: seed {ranking.seed}: expected a non-negative integer")
     try:
         fields = check_grouping(split_fields(group_by))
     except GroupingError as err:
@@ -113,7 +134,10 @@ def rank(spec, track, metrics, method, bootstrap, seed, group_by, results) -> in
     ranked = []
     with open_store(results) as store:
         for metric in ranking.metrics:
-            boards = challenge_boards(store, ranking.track, metric, ranking.method, ranking.bootstrap, ranking.seed, group_by=fields)
+            try:
+                boards = challenge_boards(store, ranking.track, metric, ranking.method, ranking.bootstrap, ranking.seed, group_by=fields)
+            except BootstrapTooLarge as err:
+                raise UsageError(f"--bootstrap {ranking.bootstrap}: {err}") from None
             if not boards:
                 raise UsageError(f"no per-case {metric!r} values for two or more entries of track {ranking.track!r} (tasks record them for the test split)")
             ranked += [(metric, board) for board in boards]
@@ -141,6 +165,8 @@ def rank(spec, track, metrics, method, bootstrap, seed, group_by, results) -> in
 def report(results, fmt, out, split) -> int:
     """Write one markdown report per track, or the leaderboard website (index.html and a page per track)."""
     root = results_root(results)
+    if out is not None:
+        output_folder(out)
     if fmt == "html":
         from reports.site import write_site
 

@@ -54,15 +54,22 @@ def results_root(results: str | None) -> Path:
 
 def open_store(results: str | None) -> "Store":
     """The results folder's store, brought up to date with its records (warnings for unreadable ones)."""
-    from leaderboard.store import Store
+    from leaderboard.store import Store, StoreLocked, StoreUnusable
 
     root = results_root(results)
     if not root.is_dir():
         raise UsageError(f"--results {root}: no such results folder (run `podium run SPEC` first)")
-    store = Store(root / "podium.duckdb")
-    if store.rebuilt:
-        print(f"note: rebuilt {store.path} from the records (its schema was older or it could not be read)", file=sys.stderr)
-    store.sync(root, on_invalid=lambda message: print(f"warning: skipped {message}", file=sys.stderr))
+    try:
+        store = Store(root / "podium.duckdb")
+    except (StoreLocked, StoreUnusable) as err:
+        raise UsageError(str(err)) from None
+    try:
+        store.sync(root, on_invalid=lambda message: print(f"warning: skipped {message}", file=sys.stderr))
+    except BaseException:
+        store.close()
+        raise
+    if store.notice:  # after the sync, which may find the file damaged too
+        print(store.notice, file=sys.stderr)
     return store
 
 
@@ -74,3 +81,36 @@ def multiple(name: str, metavar: str, what: str) -> Callable[[Callable[..., Any]
 def split_fields(text: str | None) -> list[str]:
     """``model,method`` -> ["model", "method"]."""
     return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def output_folder(path: str | Path, option: str = "--out") -> Path:
+    """A folder to write into, created if need be; ``UsageError`` when it is a file or cannot be made."""
+    folder = Path(path)
+    if str(path) == "":
+        raise UsageError(f"{option}: give a folder")
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{option} {folder}: a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"{option} {folder}: cannot create the folder: {err.strerror or err}") from None
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"{option} {folder}: not writable")
+    return folder
+
+
+def output_file(path: str | Path, option: str = "--out") -> Path:
+    """A file to write, its folder created if need be; ``UsageError`` when it is a folder or its folder cannot be made."""
+    file = Path(path)
+    if str(path) == "" or file.is_dir():
+        raise UsageError(f"{option} {path or '(empty)'}: a folder; give a file name")
+    output_folder(file.parent, option=f"{option} {file}: its folder")
+    return file
+
+
+def os_message(err: OSError) -> str:
+    """An OSError as one line: the file it is about and what went wrong."""
+    names = " -> ".join(str(n) for n in (err.filename, err.filename2) if n is not None)
+    what = err.strerror or str(err) or type(err).__name__
+    return f"{names}: {what}" if names else what
+

@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from runners.cli.common import EXIT_FAILED, EXIT_OK, UsageError, examples, open_store, results_option, results_root
+from runners.cli.common import EXIT_FAILED, EXIT_OK, UsageError, examples, open_store, output_file, results_option, results_root
 
 
 @click.group(epilog=examples(
@@ -28,6 +28,11 @@ def save(out: str, track: str | None, results: str | None, split: str) -> int:
     """Write every entry's per-seed values, with provenance, to a JSON file to commit (one value per line)."""
     from leaderboard.regression import baseline_from_store, write_baseline
 
+    if track is not None and not track.strip():
+        raise UsageError("--track: expected a track name")
+    if not split.strip():
+        raise UsageError("--split: expected a split name (test, val, ...)")
+    output_file(out)
     with open_store(results) as store:
         saved = baseline_from_store(store, track, split)
     if not saved.rows:

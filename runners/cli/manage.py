@@ -202,7 +202,8 @@ def export(out: str, track: str | None, spec_names: tuple[str, ...], results: st
     if not root.is_dir():
         raise UsageError(f"--results {root}: no such results folder")
     try:
-        count = export_bundle(ResultsDir(root), out, lambda r: (track is None or r.track == track) and (not spec_names or r.spec_name in spec_names))
+        count = export_bundle(ResultsDir(root), out, lambda r: (track is None or r.track == track) and (not spec_names or r.spec_name in spec_names),
+                              on_invalid=lambda message: print(f"warning: skipped {message}", file=sys.stderr))
     except BundleError as err:
         raise UsageError(str(err)) from None
     print(f"wrote {out}: {count} runs")
@@ -218,7 +219,12 @@ def import_(bundles: tuple[str, ...], results: str | None) -> int:
     from runners.records import ResultsDir
 
     folder = ResultsDir(results_root(results))
-    folder.root.mkdir(parents=True, exist_ok=True)
+    if folder.root.exists() and not folder.root.is_dir():
+        raise UsageError(f"--results {folder.root}: a file, not a results folder")
+    try:
+        folder.root.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"--results {folder.root}: cannot create the results folder: {err.strerror or err}") from None
     for bundle in bundles:
         try:
             outcome = import_bundle(folder, bundle)

@@ -3,7 +3,8 @@
 The sweep driver (``runners.sweep.run_sweep``) decides which runs are pending (run identity,
 cached records, ``--force``), prints their progress lines and is the only writer of the DuckDB
 store. An executor only executes: it takes the pending runs and yields each one as it finishes,
-with its records already written under the results folder.
+with its records already written under the results folder; just before it starts a run it asks the
+driver's ``admit`` (the driver claims the run, so concurrent sweeps run each run once).
 
 Each module of this package is one executor, named after the module (``local``, ``ray``); it
 defines ``create(*, address=None, max_parallel=None) -> Executor``. Another engine (Dask, Slurm
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -50,10 +51,17 @@ class Finished:
 class Executor(Protocol):
     """Executes runs; the one method an engine implements."""
 
-    def run(self, pending: Sequence[Pending], results: ResultsDir, device: str | None, reporter: SweepReporter) -> Iterator[Finished]:
+    def run(
+        self, pending: Sequence[Pending], results: ResultsDir, device: str | None, reporter: SweepReporter,
+        admit: Callable[[Pending], bool] | None = None,
+    ) -> Iterator[Finished]:
         """Execute every pending run (``device`` overrides the specs'); yield each as it finishes, in
         any order, its records written under ``results``. A run that cannot finish is yielded with a
-        ``failed`` record. Closing the iterator early (Ctrl-C) stops what is still running."""
+        ``failed`` record. Closing the iterator early (Ctrl-C) stops what is still running.
+
+        ``admit`` is the driver's claim on a run (``runners.claims``): call it just before a run
+        starts (or is submitted), and skip the run, yielding nothing for it, when it returns False
+        (another process holds it or has just run it; the driver has said so)."""
         ...
 
 

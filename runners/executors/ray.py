@@ -15,6 +15,8 @@
 - Resources per task: the spec's ``resources`` (``{cpus: 4, gpus: 1}``); unset, one CPU, and one
   GPU when the run's device is CUDA (``auto``: when the cluster has GPUs). A task runs torch with
   one thread per CPU it holds, so parallel runs do not oversubscribe the cores.
+- The driver claims each run just before it submits its task (``runners.claims``), so a run another
+  sweep of the same results folder is running is not submitted twice.
 - At most ``--max-parallel`` tasks are in flight (default: as many as the cluster's resources hold
   at the start), so "running" in the progress line means running, and Ctrl-C cancels few.
 - A worker that dies (a crash, the OOM killer, a lost node, a cancelled task) cannot write its
@@ -27,7 +29,7 @@ import logging
 import os
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -49,8 +51,12 @@ class RayExecutor:
         self.max_parallel = max_parallel
         self.init_options = init_options  # extra ``ray.init`` arguments for a local instance (tests: _temp_dir)
 
-    def run(self, pending: Sequence[Pending], results: ResultsDir, device: str | None, reporter: SweepReporter) -> Iterator[Finished]:
-        """Submit the runs as tasks, at most ``max_parallel`` at a time; yield each as it finishes."""
+    def run(
+        self, pending: Sequence[Pending], results: ResultsDir, device: str | None, reporter: SweepReporter,
+        admit: Callable[[Pending], bool] | None = None,
+    ) -> Iterator[Finished]:
+        """Submit the runs as tasks, at most ``max_parallel`` at a time, each once the driver's
+        ``admit`` has claimed it (just before it is submitted); yield each as it finishes."""
         import ray
         from ray.exceptions import RayError
 
@@ -70,12 +76,16 @@ class RayExecutor:
             while queue or in_flight:
                 while queue and len(in_flight) < limit:
                     item, wanted = queue.popleft()
+                    if admit is not None and not admit(item):
+                        continue  # another process holds it, or ran it meanwhile
                     options = {**wanted, "max_retries": 0, "name": f"podium {item.run.label} seed={item.run.seed}"}
                     if wanted["num_gpus"] > 0:
                         options["max_calls"] = 1  # a fresh process per GPU run: frees its GPU memory, sees its own device
                     ref = work.options(**options).remote(item.run, root, device, wanted["num_cpus"], cwd)
                     in_flight[ref] = (item, datetime.now(timezone.utc).isoformat(), time.monotonic())
                 reporter.counts(len(queue), len(in_flight), done, failed)
+                if not in_flight:
+                    continue  # every run left was claimed elsewhere
                 ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=1.0)  # a timeout keeps Ctrl-C responsive
                 for ref in ready:
                     item, started_at, submitted = in_flight.pop(ref)

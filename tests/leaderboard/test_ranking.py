@@ -166,3 +166,29 @@ def test_a_consensus_over_metrics_matches_configurations(ranked_store):
     boards = challenge_boards(ranked_store, "kd", "accuracy", resamples=20) + challenge_boards(ranked_store, "kd", "accuracy", "median", resamples=20)
     table = consensus_table([("accuracy", b) for b in boards])
     assert len(table) == 3 and table["label"].iloc[0] == "sweep[model.name=mlp,hidden=64,method=vanilla_kd]"
+
+
+def test_a_bootstrap_beyond_its_memory_bound_is_refused_naming_the_bound():
+    from leaderboard.ranking import BOOTSTRAP_BYTES, BootstrapTooLarge, bootstrap_bytes, most_resamples
+
+    values = np.random.default_rng(0).random((3, 40))
+    most = most_resamples(3, 40)
+    assert bootstrap_bytes(3, 40, most) <= BOOTSTRAP_BYTES < bootstrap_bytes(3, 40, most + 1)
+    with pytest.raises(BootstrapTooLarge, match=rf"3 algorithms x 40 cases x {most + 1} resamples would take 1 GiB; the bound is 1 GiB, {most} resamples here"):
+        bootstrap(values, True, "mean", resamples=most + 1)
+    with pytest.raises(BootstrapTooLarge, match="would take 44.7 GiB"):
+        bootstrap(np.ones((2, 4)), True, "mean", resamples=10**9)
+    for bad in ({"resamples": 0}, {"resamples": -1}, {"seed": -1}):
+        with pytest.raises(ValueError):
+            bootstrap(values, True, "mean", **{"resamples": 10, **bad})
+
+
+def test_vectorised_kendall_tau_is_scipys_with_ties_and_undefined_rankings():
+    from leaderboard.ranking import kendall_tau_b
+
+    rng = np.random.default_rng(1)
+    for n in (2, 3, 5, 12):
+        full = rng.integers(1, 4, n)
+        rows = np.vstack([rng.integers(1, 4, (200, n)), np.ones((1, n), dtype=int)])  # ties, and a row that ties everyone
+        expected = np.array([stats.kendalltau(full, row).statistic for row in rows])
+        np.testing.assert_allclose(kendall_tau_b(full, rows), expected, equal_nan=True)

@@ -210,3 +210,32 @@ def test_a_record_carries_each_metrics_range_and_the_teacher_is_a_reference(tmp_
     assert records["vanilla_kd"].bounds == {"accuracy": (0.0, 1.0), "matthews": (-1.0, 1.0)}
     assert records["teacher"].reference and not records["vanilla_kd"].reference
     assert records["vanilla_kd"].info["teacher_training_s"] == records["teacher"].duration_s  # its time is its own
+
+
+def test_undefined_per_case_values_are_missing_cases_and_the_record_stays_readable(tmp_path):
+    import math
+
+    from registry import TASKS, load_all
+    from registry.context import TaskResult
+
+    def undefined_cases(ctx):
+        """Per-case values undefined on some cases (an IoU with nothing to overlap)."""
+        return TaskResult({"test": {"accuracy": 0.5}}, cases={"accuracy": [1.0, float("nan"), float("inf"), 0.0]})
+
+    load_all()
+    TASKS.register("test_undefined_cases")(undefined_cases)
+    try:
+        outcome = sweep(tmp_path, {**digits_spec(), "task": {"name": "test_undefined_cases"}})
+    finally:
+        TASKS._entries.pop("test_undefined_cases", None)
+    [record] = outcome.ran
+    assert record.status == "ok" and record.info["non_finite_cases"] == ["accuracy"]
+    stored = ResultsDir(tmp_path / "results").read(record.run_id)
+    assert stored is not None  # readable: not rerun, not skipped by the store
+    values = stored.cases["accuracy"]
+    assert values[0] == 1.0 and math.isnan(values[1]) and math.isnan(values[2]) and values[3] == 0.0
+    import duckdb
+
+    con = duckdb.connect(str(tmp_path / "results" / "podium.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*), count(*) FILTER (WHERE value IS NULL OR isnan(value)) FROM cases").fetchone() == (4, 2)  # missing
+    con.close()

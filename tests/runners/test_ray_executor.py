@@ -166,3 +166,32 @@ def test_failing_and_dying_tasks_are_stored_failed_and_the_sweep_goes_on(tmp_pat
     assert dict(con.execute("SELECT task, status FROM runs").fetchall()) == {
         "ray_test_raises": "failed", "ray_test_exits": "failed", "distillation": "ok",
     }
+
+
+def test_the_driver_claims_each_run_before_submitting_it(tmp_path, ray_instance):
+    import json
+    import socket
+    import subprocess
+    import sys
+
+    from runners.claims import CLAIM_FILE
+    from runners.identity import run_id
+
+    runs = expand(write_spec(tmp_path, {**digits_spec(), "seeds": [0, 1, 2], "resources": {"cpus": 1}}))
+    results = ResultsDir(tmp_path / "results")
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])  # a live process of another sweep
+    try:
+        taken = run_id(runs[1])
+        results.run_dir(taken).mkdir(parents=True)
+        (results.run_dir(taken) / CLAIM_FILE).write_text(json.dumps(
+            {"pid": other.pid, "host": socket.gethostname(), "started_at": "2030-01-01T00:00:00+00:00", "token": "theirs"}))
+        reporter = quiet()
+        outcome = run_sweep(runs, results, reporter=reporter, executor=RayExecutor(max_parallel=2))
+    finally:
+        other.kill()
+        other.wait()
+    assert [identity for identity, _ in outcome.claimed] == [taken]
+    assert sorted(r.run_id for r in outcome.ran) == sorted(run_id(r) for r in (runs[0], runs[2]))
+    assert f"claimed by pid {other.pid} on host" in reporter.console.file.getvalue()
+    assert not results.record_path(taken).exists()
+    assert [p.parent.name for p in (results.root / "runs").glob(f"*/{CLAIM_FILE}")] == [taken]  # ours released, theirs kept
