@@ -15,10 +15,9 @@ from typing import Annotated, TypeVar
 
 from pydantic import AfterValidator, Field, PositiveInt
 
-T = TypeVar("T")
+from specs.schema import Seed  # one definition: a spec's seeds and a parameter's seed share the range
 
-Seed = Annotated[int, Field(ge=0, lt=2**32)]
-"""A random seed: what NumPy's legacy seeding and scikit-learn's ``random_state`` accept, 0 <= seed < 2**32."""
+T = TypeVar("T")
 
 Fraction = Annotated[float, Field(gt=0, lt=1)]
 """A share strictly between none and all (a validation or test split carved from the data)."""

@@ -5,6 +5,9 @@ the dataset's target. A fit is only checked between parts whose names and parame
 the model and metrics only once the task fits the dataset, so one mistake is one problem."""
 from __future__ import annotations
 
+import importlib.util
+import json
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -17,19 +20,22 @@ from specs.loader import UNSET
 from registry.targets import describe_need, describe_output
 from specs.errors import Problem, SpecError
 from specs.loader import RunSpec
-from specs.schema import Component, Spec
+from specs.schema import Component, EvaluateMetric, MetricRef, Spec
 
 
 def check_runs(runs: list[RunSpec]) -> None:
-    """Raise ``SpecError`` listing every problem in any of the runs (each problem once)."""
+    """Raise ``SpecError`` listing every problem in any of the runs (each problem once). Each distinct
+    component, metric and combination of them is checked once, however many runs share it, so a
+    10,000-run matrix costs its distinct values, not its product."""
+    load_all()
+    checker = _Checker()
     problems: list[Problem] = []
-    seen_specs: set[str] = set()
+    seen: set[int] = set()
     for run in runs:
-        key = run.spec.model_dump_json()
-        if key in seen_specs:
+        if id(run.spec) in seen:  # a combination's seeds share one Spec object
             continue
-        seen_specs.add(key)
-        for problem in check_spec(run.spec, run.source):
+        seen.add(id(run.spec))
+        for problem in checker.spec(run.spec, run.source):
             if problem not in problems:
                 problems.append(problem)
     if problems:
@@ -40,28 +46,97 @@ def check_spec(spec: Spec, file: str) -> list[Problem]:
     """Every problem of one expanded spec read from ``file``: unknown names, bad parameters, missing
     data paths, parts that do not fit each other."""
     load_all()
-    problems: list[Problem] = []
-    valid: dict[str, bool] = {}  # key path of a component -> its name and parameters are fine
-    for registry, part, path in ((DATASETS, spec.dataset, "dataset"), (MODELS, spec.model, "model"), (TASKS, spec.task, "task")):
-        found = _check_component(registry, part, path, file)
-        problems += found
-        valid[path] = not found
-    teachers: list[tuple[Component, str]] = []
-    if valid["task"]:  # the task's parameters parse, so the models they name can be checked too
-        task_params = TASKS.get(spec.task.name).params_model.model_validate(spec.task.params)
-        for name, component in _nested(task_params):
-            found = _check_component(MODELS, component, f"task.params.{name}", file)
+    return _Checker().spec(spec, file)
+
+
+class _Checker:
+    """``check_spec`` with every answer remembered by what it depends on (a component's registry,
+    name and parameters; a metric reference; a dataset's target)."""
+
+    def __init__(self) -> None:
+        self._components: dict[tuple[str, str, str, str], list[Problem]] = {}
+        self._metrics: dict[tuple[str, int, str], tuple[Metric | None, Problem | None]] = {}
+        self._targets: dict[str, tuple[Any, str] | None] = {}
+        self._teachers: dict[str, list[tuple[str, Component]]] = {}
+
+    def spec(self, spec: Spec, file: str) -> list[Problem]:
+        problems: list[Problem] = []
+        valid: dict[str, bool] = {}  # key path of a component -> its name and parameters are fine
+        for registry, part, path in ((DATASETS, spec.dataset, "dataset"), (MODELS, spec.model, "model"), (TASKS, spec.task, "task")):
+            found = self.component(registry, part, path, file)
             problems += found
-            if not found:
-                teachers.append((component, f"task.params.{name}"))
-    metrics: list[Metric | None] = []
-    for i, ref in enumerate(spec.metrics):
-        try:
-            metrics.append(build_metric(ref))
-        except (LookupError, ValueError, ImportError, OSError) as err:
-            problems.append(Problem(file, f"metrics[{i}]", str(err)))
-            metrics.append(None)
-    return problems + _fit_problems(spec, file, valid, teachers, metrics)
+            valid[path] = not found
+        teachers: list[tuple[Component, str]] = []
+        if valid["task"]:  # the task's parameters parse, so the models they name can be checked too
+            for name, component in self.nested(spec.task):
+                found = self.component(MODELS, component, f"task.params.{name}", file)
+                problems += found
+                if not found:
+                    teachers.append((component, f"task.params.{name}"))
+        metrics: list[Metric | None] = []
+        for i, ref in enumerate(spec.metrics):
+            metric, problem = self.metric(ref, file, i)
+            metrics.append(metric)
+            if problem is not None:
+                problems.append(problem)
+        target = self.target(spec.dataset) if valid["dataset"] else None
+        return problems + _fit_problems(spec, file, valid, teachers, metrics, target)
+
+    def component(self, registry: Registry, part: Component, path: str, file: str) -> list[Problem]:
+        key = (registry.kind, file, path, _params_key(part))
+        if key not in self._components:
+            self._components[key] = _check_component(registry, part, path, file)
+        return self._components[key]
+
+    def nested(self, task: Component) -> list[tuple[str, Component]]:
+        key = _params_key(task)
+        if key not in self._teachers:
+            self._teachers[key] = _nested(TASKS.get(task.name).params_model.model_validate(task.params))
+        return self._teachers[key]
+
+    def metric(self, ref: MetricRef, file: str, i: int) -> tuple[Metric | None, Problem | None]:
+        key = (file, i, ref if isinstance(ref, str) else ref.model_dump_json())
+        if key not in self._metrics:
+            self._metrics[key] = _check_metric(ref, file, i)
+        return self._metrics[key]
+
+    def target(self, dataset: Component) -> tuple[Any, str] | None:
+        """The dataset's target and board label (None when it declares no target)."""
+        key = _params_key(dataset)
+        if key not in self._targets:
+            entry = DATASETS.get(dataset.name)
+            target = entry.target_for(dataset.params)
+            self._targets[key] = None if target is None else (target, entry.label(dataset.params))
+        return self._targets[key]
+
+
+def _params_key(part: Component) -> str:
+    return json.dumps([part.name, part.params], sort_keys=True, default=str)
+
+
+def _check_metric(ref: MetricRef, file: str, i: int) -> tuple[Metric | None, Problem | None]:
+    """A registered metric, built; an evaluate module is code, so it is never imported here: only
+    its folder is checked when it names one (a hub name is looked up when the run starts)."""
+    if isinstance(ref, EvaluateMetric):
+        if importlib.util.find_spec("evaluate") is None:  # finds the package without importing it
+            return None, Problem(file, f"metrics[{i}]", "an evaluate module needs the evaluate package: pip install 'podium[evaluate]'")
+        return None, _evaluate_problem(ref, file, i)
+    try:
+        return build_metric(ref), None
+    except (LookupError, ValueError, ImportError, OSError) as err:
+        return None, Problem(file, f"metrics[{i}]", str(err))
+
+
+def _evaluate_problem(ref: EvaluateMetric, file: str, i: int) -> Problem | None:
+    where = Path(ref.evaluate).expanduser()
+    if where.is_dir():
+        script = where / f"{where.name}.py"
+        return None if script.is_file() else Problem(file, f"metrics[{i}].evaluate", f"{where} has no {script.name}: an evaluate module folder holds a script named after it")
+    if where.suffix == ".py":
+        return None if where.is_file() else Problem(file, f"metrics[{i}].evaluate", f"no such file: {where}")
+    if ref.evaluate.startswith((".", "/", "~")):
+        return Problem(file, f"metrics[{i}].evaluate", f"no such folder: {where}")
+    return None  # a hub name (accuracy, org/metric): fetched when the run starts
 
 
 def _check_component(registry: Registry, part: Component, path: str, file: str) -> list[Problem]:
@@ -91,15 +166,12 @@ def _nested(params: BaseModel) -> list[tuple[str, Component]]:
     return found
 
 
-def _fit_problems(spec: Spec, file: str, valid: dict[str, bool], teachers: list[tuple[Component, str]], metrics: list[Metric | None]) -> list[Problem]:
+def _fit_problems(spec: Spec, file: str, valid: dict[str, bool], teachers: list[tuple[Component, str]],
+                  metrics: list[Metric | None], found: tuple[Any, str] | None) -> list[Problem]:
     """Whether the task, the models and the metrics fit the dataset's target (see the module docstring)."""
-    if not valid["dataset"]:
+    if found is None:  # an invalid dataset, or one that declares no target (a plugin's): not checked
         return []
-    entry = DATASETS.get(spec.dataset.name)
-    target = entry.target_for(spec.dataset.params)
-    if target is None:  # a dataset that declares no target (a plugin's) is not checked
-        return []
-    dataset = entry.label(spec.dataset.params)
+    target, dataset = found
     if valid["task"]:
         accepts = TASKS.get(spec.task.name).accepts
         wrong = accepts.problem(target, dataset) if accepts is not None else None

@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from specs.errors import Problem, SpecError
+from specs.yaml_io import read_yaml
 
 
 class PublishedRow(BaseModel):
@@ -39,12 +39,7 @@ class PublishedTable(BaseModel):
 def load_published(path: str | Path) -> PublishedTable:
     """Read and validate a published-results file; problems name the file and the key path."""
     file = str(path)
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError:
-        raise SpecError.one(file, "", "published results file not found") from None
-    except yaml.YAMLError as err:
-        raise SpecError.one(file, "", f"not valid YAML: {getattr(err, 'problem', err)}") from None
+    data = read_yaml(path, what="published results file")
     try:
         return PublishedTable.model_validate(data)
     except ValidationError as err:

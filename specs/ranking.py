@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
-from specs.schema import NAME_PATTERN
+from specs.schema import NAME_PATTERN, Seed
 
 RankMethod = Literal["mean", "median", "rank_then_mean", "test"]
 
@@ -26,5 +26,5 @@ class RankingSpec(BaseModel):
     metrics: list[str] = Field(min_length=1)  # each needs per-case values; several are merged by mean rank
     method: RankMethod = "mean"
     bootstrap: PositiveInt = 1000
-    seed: int = 0
+    seed: Seed = 0  # the bootstrap's random seed
     runs: str | None = None  # the run spec whose results are ranked (relative to this file)

@@ -18,6 +18,10 @@ from specs.method_card import MethodCard
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda|cuda:\d+|mps)$")
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"  # a spec's name: it appears in paths and board labels
+MATRIX_ROOTS = ("dataset", "model", "task", "metrics")  # what a run's identity is made of; execution settings are not
+
+Seed = Annotated[int, Field(ge=0, lt=2**32)]
+"""A random seed: what NumPy's legacy seeding and scikit-learn's ``random_state`` accept, 0 <= seed < 2**32."""
 
 
 class Strict(BaseModel):
@@ -114,7 +118,7 @@ class Spec(Strict):
     task: Component
     metrics: list[MetricRef] = Field(min_length=1)
     matrix: dict[str, list[Any]] = Field(default_factory=dict)
-    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    seeds: list[Seed] = Field(default_factory=lambda: [0], min_length=1)
     device: str = "auto"
     timeout_s: float | None = Field(default=None, gt=0)
     published: str | None = None  # published reference results for this spec's boards (path relative to the spec)
@@ -138,8 +142,10 @@ class Spec(Strict):
                 raise ValueError(f"matrix entry {key!r} has no values")
             paths = matrix_paths(key)
             for path in paths:
-                if path.split(".")[0] not in {"dataset", "model", "task", "metrics", "timeout_s"}:
-                    raise ValueError(f"matrix key {path!r} must point into dataset, model, task, metrics or timeout_s")
+                # timeout_s, device and resources are not part of a run's identity: a matrix over them
+                # would give runs with one id, so all but one would be skipped as already done
+                if path.split(".")[0] not in MATRIX_ROOTS:
+                    raise ValueError(f"matrix key {path!r} must point into {', '.join(MATRIX_ROOTS)} (what a run is; execution settings are not)")
             if len(paths) > 1:
                 for option in options:
                     if not isinstance(option, list) or len(option) != len(paths):

@@ -67,10 +67,17 @@ def test_an_evaluate_module_is_code_too(tmp_path, capsys, monkeypatch):
     spec, _ = plugin_spec(tmp_path, plugins=())
     data = yaml.safe_load(spec.read_text())
     data["metrics"] = ["accuracy", {"evaluate": "./my_metric"}]
+    data["model"] = {"name": "small_cnn"}
     spec.write_text(yaml.safe_dump(data))
     monkeypatch.delenv("PODIUM_ALLOW_CODE", raising=False)
-    assert main(["validate", str(spec)]) == 2
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "my_metric").mkdir()
+    (tmp_path / "my_metric" / "my_metric.py").write_text("raise SystemExit('imported')\n")
+    assert main(["validate", str(spec)]) == 0  # validating never imports it, so it needs no permission
+    assert "metrics[1]: runs the evaluate module ./my_metric when run (not imported to validate)" in capsys.readouterr().out
+    assert main(["run", str(spec), "--results", str(tmp_path / "results")]) == 2
     assert "metrics[1]: runs the evaluate module ./my_metric: that is code" in capsys.readouterr().err
+    assert not (tmp_path / "results").exists()
 
 
 def test_a_missing_or_broken_plugin_names_its_key(tmp_path, capsys):

@@ -123,12 +123,23 @@ def write_spec(folder: Path, metrics: list) -> Path:
     return path
 
 
-def test_unloadable_hub_module_is_a_problem_at_its_metric_index(tmp_path):
-    path = write_spec(tmp_path, ["accuracy", "macro_f1", {"evaluate": "definitely-not-a-metric-xyz"}])
+def test_checking_a_spec_never_loads_an_evaluate_module(tmp_path, monkeypatch):
+    # a hub name is fetched (and its code run) only when a run starts; a folder is only looked at
+    loaded = []
+    monkeypatch.setattr("registry.metrics.hf_evaluate.EvaluateModuleMetric.__init__", lambda self, ref: loaded.append(ref))
+    path = write_spec(tmp_path, ["accuracy", {"evaluate": "definitely-not-a-metric-xyz"}, {"evaluate": "./no-such-folder"}])
     [run] = expand(path)
     [problem] = check_spec(run.spec, run.source)
-    assert (problem.file, problem.path) == (str(path), "metrics[2]")
-    assert "cannot load evaluate module 'definitely-not-a-metric-xyz'" in problem.message
+    assert (problem.file, problem.path) == (str(path), "metrics[2].evaluate") and "no such folder" in problem.message
+    assert loaded == []
+
+
+def test_a_module_folder_without_its_script_is_a_problem(tmp_path):
+    (tmp_path / "my_metric").mkdir()
+    path = write_spec(tmp_path, [{"evaluate": str(tmp_path / "my_metric")}])
+    [run] = expand(path)
+    [problem] = check_spec(run.spec, run.source)
+    assert problem.path == "metrics[0].evaluate" and "has no my_metric.py" in problem.message
 
 
 def test_local_module_in_a_spec_checks_clean_and_builds(tmp_path, local_module):
