@@ -20,6 +20,7 @@ a value the other alternatives accept is not a path.
 """
 from __future__ import annotations
 
+import functools
 import os
 import types
 import typing
@@ -72,6 +73,7 @@ def _marked(annotation: Any) -> bool:
     return typing.get_origin(annotation) is Annotated and any(m is DATA_PATH for m in annotation.__metadata__)
 
 
+@functools.cache  # a params model's fields never change; checking a large matrix asks per run
 def path_fields(model: type[BaseModel]) -> dict[str, Any]:
     """The parameters of a params model that may hold a DataPath, with their full annotations."""
     fields = {}

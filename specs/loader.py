@@ -31,7 +31,8 @@ from specs.identity import compact, short_key
 from specs.interpolation import check_strings, first_line, has_interpolation, resolve
 from specs.published import PublishedTable, load_published
 from specs.ranking import RankingSpec
-from specs.schema import Component, EvaluateMetric, Resources, Spec, matrix_paths
+from specs.method_card import MethodCard
+from specs.schema import Component, EvaluateMetric, Resources, Spec, Tolerance, matrix_paths
 from specs.yaml_io import parse_yaml, read_yaml
 
 UNSET = "???"  # omegaconf's mandatory value: a spec leaves it to whoever runs it (`--set key=...`)
@@ -72,10 +73,11 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = (), max_runs
     or ``kind: run``), a ranking (``kind: ranking``), or a table of published results (``kind:
     published``; also recognised by its ``citation`` and ``rows`` without a ``task``)."""
     raw = _raw(path, overrides)
-    kind = raw.get("kind")
+    plain = _plain(raw)  # unresolved: a reference is resolved (and checked) with the rest
+    kind = plain.get("kind")
     if kind == "ranking":
         return _ranking(raw, str(path))
-    if kind == "published" or (kind is None and "rows" in raw and "citation" in raw and "task" not in raw):
+    if kind == "published" or (kind is None and "rows" in plain and "citation" in plain and "task" not in plain):
         return load_published(path)
     return _expand(raw, str(path), max_runs)
 
@@ -131,11 +133,12 @@ def _expand(raw: DictConfig, file: str, max_runs: int) -> list[RunSpec]:
     keys = list(base.matrix)
     template = raw.copy()
     template.matrix = {}
-    plain: dict[str, Any] = OmegaConf.to_container(template, resolve=False)  # type: ignore[assignment]
+    plain = _plain(template)
     paths = [path for key in keys for path in matrix_paths(key)]
     # Without references to resolve, a combination is the plain template with its values set: no
     # omegaconf per run, which is what keeps a 10,000-run matrix quick.
     fast = not has_interpolation(plain) and all(_settable(plain, path) for path in paths)
+    template_unset = _unset(plain, "")
     plugin_refs: dict[str, str] = {}
     runs: list[RunSpec] = []
     for values in itertools.product(*(base.matrix[k] for k in keys)):
@@ -147,12 +150,14 @@ def _expand(raw: DictConfig, file: str, max_runs: int) -> list[RunSpec]:
             data = copy.deepcopy(plain)
             for path, part in chosen.items():
                 _set(data, path, copy.deepcopy(part))
+            replaced = [k for k in template_unset if any(k == p or k.startswith((f"{p}.", f"{p}[")) for p in chosen)]
+            unset = tuple(sorted({*template_unset, *(k for p, v in chosen.items() for k in _unset(v, p))} - set(replaced)))
         else:
             cfg = template.copy()
             for path, part in chosen.items():
                 OmegaConf.update(cfg, path, part, merge=False)
             data = resolve(cfg, file)
-        unset = tuple(sorted(_unset(data, "")))
+            unset = tuple(sorted(_unset(data, "")))
         spec = _validate(data, file, context=f" (matrix {chosen})" if chosen else "")
         plugins = tuple(plugin_refs.setdefault(ref, plugin_ref(ref, Path(file).parent)) for ref in spec.plugins)
         runs.extend(RunSpec(spec, seed, file, chosen, plugins, unset) for seed in spec.seeds)
@@ -255,10 +260,11 @@ def _merged(path: Path, seen: tuple[Path, ...]) -> DictConfig:
     if len(seen) + 1 >= MAX_EXTENDS:
         raise SpecError.one(file, "extends", f"more than {MAX_EXTENDS} files in the extends chain")
     base = _merged(base_path, (*seen, resolved))
+    base_data = _plain(base)
     for part in ("dataset", "model", "task"):
-        child_part = data.get(part)
+        child_part, base_part = data.get(part), base_data.get(part)
         child_name = child_part.get("name") if isinstance(child_part, dict) else None
-        if child_name is not None and isinstance(base.get(part), DictConfig) and child_name != base[part].get("name"):
+        if child_name is not None and isinstance(base_part, dict) and child_name != base_part.get("name"):
             base.pop(part)  # a child naming another entry replaces it whole: the base's params are that entry's
     merged = _merge(base, cfg, file, str(base_path))
     merged.extends = None
@@ -271,7 +277,7 @@ def _merge(base: DictConfig, top: DictConfig, file: str, beneath: str) -> DictCo
     try:
         return OmegaConf.merge(base, top)  # type: ignore[return-value]
     except (OmegaConfBaseException, TypeError, ValueError) as err:
-        clash = _clash(OmegaConf.to_container(base, resolve=False), OmegaConf.to_container(top, resolve=False), "")
+        clash = _clash(_plain(base), _plain(top), "")
         if clash is None:
             raise SpecError.one(file, "", f"cannot be merged over {beneath}: {first_line(err)}") from None
         where, mine, theirs = clash
@@ -290,6 +296,11 @@ def _clash(base: Any, top: Any, path: str) -> tuple[str, str, str] | None:
     if base is None or top is None or (not isinstance(base, (dict, list)) and not isinstance(top, (dict, list))):
         return None
     return (path, _kind(top), _kind(base)) if type(base) is not type(top) else None
+
+
+def _plain(cfg: DictConfig) -> dict[str, Any]:
+    """The config as plain data, references left as written (reading a key of a DictConfig resolves it)."""
+    return OmegaConf.to_container(cfg, resolve=False)  # type: ignore[return-value]
 
 
 def _kind(value: Any) -> str:
@@ -325,8 +336,8 @@ def override_parts(key: str) -> list[str]:
 
 def _refuse_matrix_overrides(cfg: DictConfig, keys: list[str], file: str) -> None:
     """A ``--set`` of a key the matrix sets would be replaced in every run: an error, not a silent loss."""
-    matrix = cfg.get("matrix")
-    if not isinstance(matrix, DictConfig):
+    matrix = _plain(cfg).get("matrix")
+    if not isinstance(matrix, dict):
         return
     paths = [path for key in matrix.keys() for path in matrix_paths(str(key))]
     for key in keys:
@@ -364,10 +375,8 @@ def _problem(error: dict[str, Any], file: str, context: str, model: type[BaseMod
 
 
 def _allowed_keys(parent: list[Any]) -> list[str]:
+    """The keys allowed beneath ``parent`` (a location in the spec, as pydantic gives it)."""
     if not parent:
-        return [k for k in Spec.model_fields]
-    if parent[0] == "metrics":
-        return list(EvaluateMetric.model_fields)
-    if parent[0] == "resources":
-        return list(Resources.model_fields)
-    return list(Component.model_fields)
+        return list(Spec.model_fields)
+    beneath = {"metrics": EvaluateMetric, "resources": Resources, "method_card": MethodCard, "check": Tolerance}
+    return list(beneath.get(str(parent[0]), Component).model_fields)

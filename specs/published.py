@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from specs.errors import Problem, SpecError
 from specs.yaml_io import read_yaml
 
+PUBLISHED_MAX_NODES = 200_000  # a paper's table read straight into pydantic (a spec's limit is for omegaconf)
+
 
 class PublishedRow(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -39,7 +41,7 @@ class PublishedTable(BaseModel):
 def load_published(path: str | Path) -> PublishedTable:
     """Read and validate a published-results file; problems name the file and the key path."""
     file = str(path)
-    data = read_yaml(path, what="published results file")
+    data = read_yaml(path, what="published results file", max_nodes=PUBLISHED_MAX_NODES)
     try:
         return PublishedTable.model_validate(data)
     except ValidationError as err:
