@@ -29,17 +29,15 @@ def check_runs(runs: list[RunSpec]) -> None:
     10,000-run matrix costs its distinct values, not its product."""
     load_all()
     checker = _Checker()
-    problems: list[Problem] = []
+    problems: dict[Problem, None] = {}  # in order, each once
     seen: set[int] = set()
     for run in runs:
         if id(run.spec) in seen:  # a combination's seeds share one Spec object
             continue
         seen.add(id(run.spec))
-        for problem in checker.spec(run.spec, run.source):
-            if problem not in problems:
-                problems.append(problem)
+        problems.update(dict.fromkeys(checker.spec(run.spec, run.source)))
     if problems:
-        raise SpecError(problems)
+        raise SpecError(list(problems))
 
 
 def check_spec(spec: Spec, file: str) -> list[Problem]:

@@ -29,9 +29,9 @@ from pydantic import BaseModel, ValidationError
 from specs.errors import Problem, SpecError
 from specs.identity import compact, short_key
 from specs.interpolation import check_strings, first_line, has_interpolation, resolve
+from specs.method_card import MethodCard
 from specs.published import PublishedTable, load_published
 from specs.ranking import RankingSpec
-from specs.method_card import MethodCard
 from specs.schema import Component, EvaluateMetric, Resources, Spec, Tolerance, matrix_paths
 from specs.yaml_io import parse_yaml, read_yaml
 
