@@ -69,6 +69,17 @@ def read_cases(path: str | Path, direction: str | None = None) -> CaseTable:
     if direction is not None and direction not in DIRECTIONS:
         raise CasesError(f"unknown direction {direction!r}: expected higher or lower")
     frame, first_row = _read(path)
+    return CaseTable(path, tasks_of(frame, direction, default_task=path.stem, first_row=first_row))
+
+
+def tasks_of(frame: pd.DataFrame, direction: str | None = None, *, default_task: str = "task", first_row: int = 1) -> list[TaskMatrix]:
+    """The tasks of a long-format frame (columns as ``read_cases`` reads them; ``default_task`` names
+    the one task of a frame without a task column; ``first_row`` is the first data row's number in
+    messages). ``CasesError`` for anything that cannot be ranked."""
+    if direction is not None and direction not in DIRECTIONS:
+        raise CasesError(f"unknown direction {direction!r}: expected higher or lower")
+    frame = frame.reset_index(drop=True)
+    frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
         found = ", ".join(map(str, frame.columns)) or "none"
@@ -77,7 +88,7 @@ def read_cases(path: str | Path, direction: str | None = None) -> CaseTable:
     if frame.empty:
         raise CasesError("no rows: expected one row per task, case and algorithm")
     rows = pd.DataFrame({
-        "task": _names(frame, "task", first_row, default=path.stem) if "task" in frame.columns else path.stem,
+        "task": _names(frame, "task", first_row, default=default_task) if "task" in frame.columns else default_task,
         "case": _names(frame, "case", first_row),
         "algorithm": _names(frame, "algorithm", first_row),
         "value": _numbers(frame["value"], first_row),
@@ -96,7 +107,7 @@ def read_cases(path: str | Path, direction: str | None = None) -> CaseTable:
         cases = pd.unique(part["case"]).tolist()
         matrix = part.pivot(index="algorithm", columns="case", values="value").reindex(index=algorithms, columns=cases)
         tasks.append(TaskMatrix(str(task), algorithms, [str(c) for c in cases], matrix.to_numpy(float), directions[task]))
-    return CaseTable(path, tasks)
+    return tasks
 
 
 def _read(path: Path) -> tuple[pd.DataFrame, int]:
@@ -133,8 +144,7 @@ def _read(path: Path) -> tuple[pd.DataFrame, int]:
     except Exception as err:  # pyarrow's own errors for a damaged parquet file
         text = " ".join(str(err).split()) or type(err).__name__
         raise CasesError(f"cannot read it as parquet: {text[:200]}") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame.reset_index(drop=True), first
+    return frame, first
 
 
 def _names(frame: pd.DataFrame, column: str, first_row: int, default: str | None = None) -> pd.Series:

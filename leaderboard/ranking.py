@@ -21,7 +21,12 @@ Podium's default and a ``challengeR`` preset that reproduces that package's defa
   value refuse missing values, as challengeR does without ``na.treat``), ``remove`` (left out: means
   over the cases present, pairs over the cases both have), ``error`` (refused), or a number. By
   default Podium ranks a missing result last in per-case ranking and gives it its case's worst
-  value in aggregate and test-based rankings.
+  value in aggregate and test-based rankings;
+- ``duplicates``: how the bootstrap treats a case drawn more than once: ``separate`` (each draw is
+  a case of its own, the textbook case bootstrap; Podium) or ``merged`` (as challengeR's bootstrap
+  computes it: rank-then-aggregate ranks all copies of a case together, in one group, and the
+  test-based ranking tests each drawn case once; challengeR). Aggregate-then-rank is the same
+  either way.
 
 numpy and scipy's rank and normal-distribution functions only; the tests, the p-value adjustments and
 the rank rules are written here against R's definitions.
@@ -38,7 +43,7 @@ import numpy as np
 from scipy import special, stats
 
 from specs.ranking import (
-    ADJUSTMENTS, MISSING_NAMES, PRESET_RULES, PRESETS, TIE_RULES, WILCOXON_METHODS, Missing, parse_missing, preset_missing,
+    ADJUSTMENTS, DUPLICATES, MISSING_NAMES, PRESET_RULES, PRESETS, TIE_RULES, WILCOXON_METHODS, Missing, parse_missing, preset_missing,
 )
 
 Method = Literal["mean", "median", "rank_then_mean", "test"]
@@ -66,10 +71,11 @@ class Rules:
     wilcoxon: str = "auto"
     alpha: float = 0.05
     missing: Missing | None = None  # None: the preset's rule for each method (``specs.ranking.preset_missing``)
+    duplicates: str = "separate"
 
     def __post_init__(self) -> None:
         for name, allowed in (("preset", PRESETS), ("ties", TIE_RULES), ("case_ties", TIE_RULES),
-                              ("p_adjust", ADJUSTMENTS), ("wilcoxon", WILCOXON_METHODS)):
+                              ("p_adjust", ADJUSTMENTS), ("wilcoxon", WILCOXON_METHODS), ("duplicates", DUPLICATES)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} {getattr(self, name)!r}: expected one of {', '.join(allowed)}")
         if isinstance(self.alpha, bool) or not isinstance(self.alpha, (int, float)) or not 0 < self.alpha < 1:
@@ -108,6 +114,8 @@ class Rules:
             parts.append(f"one-sided Wilcoxon signed-rank, {_WILCOXON_WORDS[self.wilcoxon]}, {adjusted}, alpha {self.alpha:g}")
         parts.append(f"ties: {self.ties}")
         parts.append(f"missing: {_missing_words(self.missing_for(method), method)}")
+        if method in ("rank_then_mean", "test") and self.duplicates == "merged":
+            parts.append("bootstrap: a case drawn more than once " + ("is ranked once among its copies" if method == "rank_then_mean" else "is tested once"))
         return f"{self.preset} rules: " + "; ".join(parts)
 
 
@@ -218,6 +226,43 @@ def case_ranks(values: np.ndarray, higher_is_better: bool, rules: Rules = PODIUM
     return ranks
 
 
+def merged_case_ranks(values: np.ndarray, higher_is_better: bool, rules: Rules = PODIUM) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-case ranks as challengeR's bootstrap makes them when a case is drawn c times: its c
+    copies of every algorithm's row are ranked together, as one case of c x A rows (ties by
+    ``rules.case_ties``, missing ones by rankNA2 when ``missing: last``), and each algorithm's mean
+    rank is over all its rows. Such a rank is c * slope + intercept; returns (slope, intercept,
+    weight), each (A, K), weight 0 where a result is left out (``missing: remove``)."""
+    treated = treat_missing(values, higher_is_better, "rank_then_mean", rules)
+    signed = -treated if higher_is_better else treated
+    present = ~np.isnan(treated)
+    low = stats.rankdata(signed, method="min", axis=0, nan_policy="omit")
+    high = stats.rankdata(signed, method="max", axis=0, nan_policy="omit")
+    better, tied = low - 1, high - low + 1  # strictly better present algorithms, tied ones (itself included)
+    slope = {"min": better, "mean": better + tied / 2, "max": better + tied}[rules.case_ties]
+    intercept = np.full(treated.shape, {"min": 1.0, "mean": 0.5, "max": 0.0}[rules.case_ties])
+    weight = present.astype(float)
+    if (~present).any() and rules.missing_for("rank_then_mean") == "last":
+        count = present.sum(axis=0).astype(float)
+        absent = treated.shape[0] - count
+        worst_better = np.where(present, better, -1.0).max(axis=0)  # of the worst present group
+        worst_tied = count - worst_better
+        worst_slope = {"min": worst_better, "mean": worst_better + worst_tied / 2, "max": count}[rules.case_ties]
+        worst_intercept = {"min": 1.0, "mean": 0.5, "max": 0.0}[rules.case_ties]
+        worst_slope = np.where(count > 0, worst_slope, 0.0)  # nothing present: the worst rank is 0, as in rankNA2
+        worst_intercept = np.where(count > 0, worst_intercept, 0.0)
+        below_slope = {"min": 0.0, "mean": absent / 2, "max": absent}[rules.case_ties]
+        below_intercept = {"min": 1.0, "mean": 0.5, "max": 0.0}[rules.case_ties]
+        slope = np.where(present, slope, worst_slope + below_slope)
+        intercept = np.where(present, intercept, worst_intercept + below_intercept)
+        weight[:] = 1.0
+    return np.where(weight > 0, slope, 0.0), np.where(weight > 0, intercept, 0.0), weight
+
+
+def _check_how(how: str) -> None:
+    if how not in ("mean", "median"):
+        raise ValueError(f"aggregate {how!r}: expected mean or median")
+
+
 def _nan_aggregate(values: np.ndarray, how: str, axis: int) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an algorithm with no value left: NaN, ranked last
@@ -232,12 +277,14 @@ def _aggregate(values: np.ndarray, how: str, axis: int) -> np.ndarray:
 
 def aggregate_then_rank(values: np.ndarray, higher_is_better: bool, how: Literal["mean", "median"] = "mean", rules: Rules = PODIUM) -> np.ndarray:
     """Aggregate each algorithm over cases (mean or median), then rank the aggregates."""
+    _check_how(how)
     treated = treat_missing(values, higher_is_better, how, rules)
     return tidy(rank_scores(_aggregate(treated, how, axis=1), higher_is_better, rules.ties))
 
 
 def rank_then_aggregate(values: np.ndarray, higher_is_better: bool, rules: Rules = PODIUM, how: Literal["mean", "median"] = "mean") -> np.ndarray:
     """Rank the algorithms within each case (``rules.case_ties``), then rank their mean (or median) rank."""
+    _check_how(how)
     per_case = case_ranks(values, higher_is_better, rules)
     return tidy(rank_scores(_aggregate(per_case, how, axis=1), False, rules.ties))
 
@@ -362,6 +409,20 @@ def significant_wins(values: np.ndarray, higher_is_better: bool, level: float | 
     return np.bincount(winners[significant], minlength=n).astype(int)
 
 
+def scores(values: np.ndarray, higher_is_better: bool, method: Method = "mean", rules: Rules = PODIUM) -> np.ndarray:
+    """What ``method`` ranks, per algorithm (challengeR's aggregate column): the mean or median value
+    (``value_mean``), the mean rank per case (``rank_mean``), or the share of the other algorithms
+    it significantly beats (``prop_significance``: wins / (A - 1)); NaN for an algorithm with nothing left."""
+    if method in ("mean", "median"):
+        return _aggregate(treat_missing(values, higher_is_better, method, rules), method, axis=1)
+    if method == "rank_then_mean":
+        return _aggregate(case_ranks(values, higher_is_better, rules), "mean", axis=1)
+    if method == "test":
+        wins = significant_wins(values, higher_is_better, rules=rules)
+        return wins / max(1, len(wins) - 1)
+    raise ValueError(f"method {method!r}: expected one of {', '.join(METHODS)}")
+
+
 def rank(values: np.ndarray, higher_is_better: bool, method: Method = "mean", rules: Rules = PODIUM) -> np.ndarray:
     """Ranks (1 = best) of the algorithms by ``method`` under ``rules``."""
     if method in ("mean", "median"):
@@ -483,10 +544,23 @@ def bootstrap(values: np.ndarray, higher_is_better: bool, method: Method = "mean
     rng = np.random.default_rng(seed)
     cases = rng.integers(0, n_cases, size=(resamples, n_cases))
     out = np.empty((resamples, n_algorithms))
+    merged = rules.duplicates == "merged"
     if method == "test":
         for r in range(resamples):
-            wins = significant_wins(treated[:, cases[r]], higher_is_better, rules=rules)
+            drawn = np.unique(cases[r]) if merged else cases[r]  # merged: each drawn case tested once, as challengeR's intersect()
+            wins = significant_wins(treated[:, drawn], higher_is_better, rules=rules)
             out[r] = rank_scores(wins.astype(float), True, rules.ties)
+    elif method == "rank_then_mean" and merged:
+        slope, intercept, weight = merged_case_ranks(values, higher_is_better, rules)
+        for start in range(0, resamples, chunk):
+            index = cases[start:start + chunk]
+            rows = np.arange(len(index))[:, None] * n_cases
+            copies = np.bincount((rows + index).ravel(), minlength=len(index) * n_cases).reshape(len(index), n_cases).astype(float)
+            total = (copies**2) @ (slope * weight).T + copies @ (intercept * weight).T  # (c, A): the sum of each algorithm's row ranks
+            count = copies @ weight.T
+            with np.errstate(invalid="ignore", divide="ignore"):
+                score = np.where(count > 0, total / count, np.nan)
+            out[start:start + chunk] = rank_scores(score, False, rules.ties, axis=1)
     else:
         per_case = case_ranks(values, higher_is_better, rules) if method == "rank_then_mean" else None
         for start in range(0, resamples, chunk):
@@ -526,6 +600,6 @@ def consensus(rankings: list[np.ndarray], ties: str = "min") -> np.ndarray:
 __all__ = [
     "BOOTSTRAP_BYTES", "CHALLENGER", "METHODS", "MISSING_NAMES", "PODIUM", "BootstrapTooLarge", "Method", "MissingValues", "Rules",
     "Stability", "TooFewCases", "adjust_p", "aggregate_then_rank", "bootstrap", "case_ranks", "consensus", "fill_missing",
-    "kendall_tau_b", "pairwise_p", "rank", "rank_scores", "rank_then_aggregate", "signed_rank_p", "significant_wins", "tidy",
+    "kendall_tau_b", "merged_case_ranks", "pairwise_p", "rank", "rank_scores", "rank_then_aggregate", "signed_rank_p", "significant_wins", "tidy",
     "treat_missing",
 ]

@@ -25,6 +25,7 @@ Adjust = Literal["none", "holm", "hochberg", "bonferroni", "BH", "BY"]  # R's p.
 WilcoxonMethod = Literal["auto", "exact", "approx"]
 MissingName = Literal["worst", "last", "remove", "error"]
 Missing = Union[MissingName, float]  # a name, or the number a missing result counts as
+Duplicates = Literal["separate", "merged"]  # how the bootstrap treats a case drawn more than once
 Preset = Literal["podium", "challengeR"]
 
 RANK_METHODS: tuple[str, ...] = get_args(RankMethod)
@@ -32,16 +33,21 @@ TIE_RULES: tuple[str, ...] = get_args(TieRule)
 ADJUSTMENTS: tuple[str, ...] = get_args(Adjust)
 WILCOXON_METHODS: tuple[str, ...] = get_args(WilcoxonMethod)
 MISSING_NAMES: tuple[str, ...] = get_args(MissingName)
+DUPLICATES: tuple[str, ...] = get_args(Duplicates)
 PRESETS: tuple[str, ...] = get_args(Preset)
 
 # Each preset's rules. ``missing: None`` is the preset's rule per method (``preset_missing``).
 PRESET_RULES: dict[str, dict[str, object]] = {
-    "podium": {"ties": "min", "case_ties": "mean", "p_adjust": "holm", "wilcoxon": "auto", "alpha": 0.05, "missing": None},
+    "podium": {"ties": "min", "case_ties": "mean", "p_adjust": "holm", "wilcoxon": "auto", "alpha": 0.05, "missing": None,
+               "duplicates": "separate"},
     # challengeR: rankingMethods.R (ties.method = "min" everywhere), Aggregate.R and testBased.R
     # (alpha = 0.05, p.adjust.method = "none", wilcox.test(exact = FALSE, paired = TRUE): the normal
     # approximation with R's default continuity correction), rankNA2.R (a missing result ranks
-    # below its case's worst) and aggregateThenRank / testThenRank (missing values need na.treat).
-    "challengeR": {"ties": "min", "case_ties": "min", "p_adjust": "none", "wilcoxon": "approx", "alpha": 0.05, "missing": "last"},
+    # below its case's worst) and aggregateThenRank / testThenRank (missing values need na.treat);
+    # Bootstrap.R draws a case's rows again for each draw of it, so Rank.R ranks the copies of a case
+    # together and testBased.R's intersect() tests each case once ("merged").
+    "challengeR": {"ties": "min", "case_ties": "min", "p_adjust": "none", "wilcoxon": "approx", "alpha": 0.05, "missing": "last",
+                   "duplicates": "merged"},
 }
 
 
@@ -88,6 +94,7 @@ class RankingRules(BaseModel):
     wilcoxon: WilcoxonMethod | None = None  # exact or normal-approximation p-values (test)
     alpha: float | None = Field(default=None, gt=0, lt=1)  # the significance level (test)
     missing: Missing | None = None  # what a missing result counts as
+    duplicates: Duplicates | None = None  # the bootstrap: a case drawn twice is two cases (separate) or one group (merged)
 
     @field_validator("missing", mode="before")
     @classmethod

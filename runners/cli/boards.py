@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from runners.cli.common import EXIT_OK, UsageError, examples, multiple, open_store, output_folder, results_option, results_root, split_fields
-from specs.ranking import ADJUSTMENTS, PRESETS, RANK_METHODS, TIE_RULES, WILCOXON_METHODS
+from specs.ranking import ADJUSTMENTS, DUPLICATES, PRESETS, RANK_METHODS, TIE_RULES, WILCOXON_METHODS
 
 GROUP_BY_HELP = "pool configurations into one row per value of these fields (spec, model, method), e.g. model,method"
 
@@ -92,6 +92,9 @@ def rule_options(func):
         click.option("--missing", default=None, metavar="RULE",
                      help="what a missing result counts as: worst, last, remove, error or a number (podium: last for rank_then_mean, "
                           "worst otherwise; challengeR: last, which the other methods refuse)"),
+        click.option("--duplicates", type=click.Choice(DUPLICATES), default=None,
+                     help="bootstrap of rank_then_mean and test: a case drawn twice counts as two cases (separate; podium) or is ranked "
+                          "among its copies and tested once (merged; challengeR)"),
     ]):
         func = option(func)
     return func
@@ -132,7 +135,7 @@ def _rules(settings) -> "Rules":
 @click.option("--group-by", "group_by", default=None, metavar="FIELDS", help=GROUP_BY_HELP)
 @results_option
 def rank(spec, track, metrics, cases_file, direction, method, bootstrap, seed, preset, ties, case_ties, p_adjust, wilcoxon, alpha, missing,
-         group_by, results) -> int:
+         duplicates, group_by, results) -> int:
     """Rank a track's entries over the test cases (a challenge ranking) with its bootstrap stability.
 
     Give a ranking spec (kind: ranking), or --track and --metric; flags override the spec. Or give
@@ -151,7 +154,8 @@ def rank(spec, track, metrics, cases_file, direction, method, bootstrap, seed, p
         raise UsageError(f"--bootstrap {bootstrap}: expected a positive number of resamples")
     if seed is not None and seed < 0:
         raise UsageError(f"--seed {seed}: expected a non-negative integer")
-    flags = {"preset": preset, "ties": ties, "case_ties": case_ties, "p_adjust": p_adjust, "wilcoxon": wilcoxon, "alpha": alpha, "missing": missing}
+    flags = {"preset": preset, "ties": ties, "case_ties": case_ties, "p_adjust": p_adjust, "wilcoxon": wilcoxon, "alpha": alpha, "missing": missing,
+             "duplicates": duplicates}
     flags = {key: value for key, value in flags.items() if value is not None}
     if cases_file is not None:
         given = [name for name, value in (("SPEC", spec), ("--track", track), ("--metric", metrics), ("--group-by", group_by), ("--results", results)) if value]
@@ -287,11 +291,13 @@ def _rank_cases(path: str, direction: str | None, method: str | None, resamples:
 @click.option("--bootstrap", type=int, default=None, metavar="N", help="with --cases: resamples of the cases (default 1000)")
 @click.option("--seed", type=int, default=None, help="with --cases: seed of the bootstrap resampling (default 0)")
 @rule_options
-def report(results, fmt, out, split, cases_file, direction, bootstrap, seed, preset, ties, case_ties, p_adjust, wilcoxon, alpha, missing) -> int:
+def report(results, fmt, out, split, cases_file, direction, bootstrap, seed, preset, ties, case_ties, p_adjust, wilcoxon, alpha, missing,
+           duplicates) -> int:
     """Write one markdown report per track, or the leaderboard website (index.html and a page per track).
 
     With --cases FILE: one markdown report of that file's challenge results, without a results folder."""
-    flags = {"preset": preset, "ties": ties, "case_ties": case_ties, "p_adjust": p_adjust, "wilcoxon": wilcoxon, "alpha": alpha, "missing": missing}
+    flags = {"preset": preset, "ties": ties, "case_ties": case_ties, "p_adjust": p_adjust, "wilcoxon": wilcoxon, "alpha": alpha, "missing": missing,
+             "duplicates": duplicates}
     flags = {key: value for key, value in flags.items() if value is not None}
     if cases_file is not None:
         return _report_cases(cases_file, direction, out, fmt, results, bootstrap, seed, flags)
