@@ -599,7 +599,8 @@ def consensus(rankings: list[np.ndarray], ties: str = "min") -> np.ndarray:
 
 __all__ = [
     "BOOTSTRAP_BYTES", "CHALLENGER", "METHODS", "MISSING_NAMES", "PODIUM", "BootstrapTooLarge", "Method", "MissingValues", "Rules",
-    "Stability", "TooFewCases", "adjust_p", "aggregate_then_rank", "bootstrap", "case_ranks", "consensus", "fill_missing",
-    "kendall_tau_b", "merged_case_ranks", "pairwise_p", "rank", "rank_scores", "rank_then_aggregate", "signed_rank_p", "significant_wins", "tidy",
+    "ONE_CASE", "Stability", "TooFewCases", "adjust_p", "aggregate_then_rank", "bootstrap", "case_ranks", "consensus", "fill_missing",
+    "kendall_tau_b", "merged_case_ranks", "pairwise_p", "rank", "rank_scores", "rank_then_aggregate", "scores", "signed_rank_p", "significant_wins",
+    "tidy",
     "treat_missing",
 ]
