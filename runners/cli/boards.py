@@ -116,10 +116,8 @@ def _rules(settings) -> "Rules":
 
 
 @click.command(epilog=examples(
-    "podium rank --track kd --metric accuracy --bootstrap 1000",
-    "podium rank specs/challenges/ranking_demo.yaml --method rank_then_mean",
-    "podium rank --cases specs/challenges/cases_demo.csv --preset challengeR",
-    "podium rank --cases results.parquet --direction lower --method test --p-adjust BH",
+    "podium rank specs/challenges/ranking_demo.yaml --method rank_then_mean --preset challengeR",
+    "podium rank --cases specs/challenges/cases_demo.csv --method test --p-adjust BH",
 ))
 @click.argument("spec", required=False, metavar="[SPEC]")
 @click.option("--track", default=None, help="the track whose entries are ranked (or give a ranking spec)")
@@ -277,7 +275,6 @@ def _rank_cases(path: str, direction: str | None, method: str | None, resamples:
 
 
 @click.command(epilog=examples(
-    "podium report",
     "podium report --format html --out site/",
     "podium report --cases specs/challenges/cases_demo.csv --preset challengeR --out challenge-report/",
 ))
