@@ -13,8 +13,9 @@ Podium's default and a ``challengeR`` preset that reproduces that package's defa
 - ``wilcoxon``: the one-sided Wilcoxon signed-rank p-value (``exact``: the exact permutation
   distribution of the statistic given its ranks, ties included; ``approx``: R's normal approximation
   with the tie-corrected variance and continuity correction, ``wilcox.test(exact = FALSE)``;
-  ``auto``: exact below 50 non-zero differences, approximate from 50 on; Podium ``auto``,
-  challengeR ``approx``); zero differences are dropped, as R and scipy do by default;
+  ``auto``: R's own default, exact below 50 non-zero differences without ties or zeros, approximate
+  otherwise; Podium ``auto``, challengeR ``approx``); zero differences are dropped, as R and scipy
+  do by default;
 - ``alpha``: the significance level (0.05 for both);
 - ``missing``: what a missing result counts as: ``worst`` (its case's worst observed value),
   ``last`` (per-case ranking: below its case's worst, as challengeR's rankNA2; methods that need a
@@ -36,7 +37,6 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, fields, replace
-from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -123,7 +123,7 @@ PODIUM = Rules()
 CHALLENGER = Rules.of("challengeR")
 
 _WILCOXON_WORDS = {
-    "auto": f"exact below {EXACT_BELOW} non-zero differences, normal approximation from {EXACT_BELOW}",
+    "auto": f"exact below {EXACT_BELOW} non-zero differences without ties or zeros, normal approximation otherwise",
     "exact": "exact",
     "approx": "normal approximation with continuity correction",
 }
@@ -325,23 +325,48 @@ def adjust_p(p: np.ndarray, method: str) -> np.ndarray:
     return out
 
 
-@lru_cache(maxsize=4096)
-def _exact_tails(doubled: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """P(S <= s) and P(S >= s) for s = 0 .. sum(q), S = sum of the q_i whose random sign is +
-    (each sign + or - with probability 1/2): the exact null distribution of twice the signed-rank
-    statistic given the doubled (mid-)ranks q."""
-    q = np.frombuffer(doubled, dtype=np.int64)
-    total = int(q.sum())
-    dist = np.zeros(total + 1)
-    dist[0] = 1.0
-    top = 0
-    for step in q:
-        step = int(step)
-        shifted = dist[: top + 1].copy()
-        dist[: top + step + 1] *= 0.5
-        dist[step: step + top + 1] += 0.5 * shifted
-        top += step
-    return np.minimum(1.0, np.cumsum(dist)), np.minimum(1.0, np.cumsum(dist[::-1])[::-1])
+EXACT_BLOCK = 2**22  # distribution cells computed at once by the exact test (32 MB)
+
+
+def _exact_tails(doubled: np.ndarray, observed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each row of ``doubled`` (twice the mid-ranks of its non-zero differences, 0 padding): P(S <=
+    s) and P(S >= s) at s = ``observed``, S the sum of the row's values that a random sign (+ or -,
+    each with probability 1/2) keeps: the exact null distribution of twice the signed-rank statistic
+    given its ranks. One distribution per distinct row, built by adding one rank at a time, for as
+    many rows at once as ``EXACT_BLOCK`` cells hold."""
+    at_most, at_least = np.ones(len(doubled)), np.ones(len(doubled))
+    if doubled.size == 0 or not doubled.any():
+        return at_most, at_least
+    unique, inverse = np.unique(doubled, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    totals = unique.sum(axis=1)
+    order = np.argsort(totals, kind="stable")
+    start = 0
+    while start < len(order):
+        width = int(totals[order[start]]) + 1
+        stop = start + 1
+        while stop < len(order) and (stop - start + 1) * (int(totals[order[stop]]) + 1) <= EXACT_BLOCK:
+            stop += 1
+        block = order[start:stop]
+        width = int(totals[block].max()) + 1
+        dist = np.zeros((len(block), width))
+        dist[:, 0] = 1.0
+        for step in unique[block].T:  # each row adds its next rank; a rank of 0 (padding) leaves a row as it is
+            previous = dist.copy()
+            dist *= 0.5
+            for shift in np.unique(step[step > 0]):  # rows that add the same rank: one shifted slice
+                rows = slice(None) if (step == shift).all() else np.flatnonzero(step == shift)
+                dist[rows, shift:] += 0.5 * previous[rows, :width - shift]
+            dist[step == 0] = previous[step == 0]
+        below = np.minimum(1.0, np.cumsum(dist, axis=1))
+        above = np.minimum(1.0, np.cumsum(dist[:, ::-1], axis=1)[:, ::-1])
+        position = np.full(len(unique), -1)
+        position[block] = np.arange(len(block))
+        members = np.flatnonzero(position[inverse] >= 0)
+        at_most[members] = below[position[inverse[members]], observed[members]]
+        at_least[members] = above[position[inverse[members]], observed[members]]
+        start = stop
+    return at_most, at_least
 
 
 def signed_rank_p(differences: np.ndarray, method: str = "auto") -> tuple[np.ndarray, np.ndarray]:
@@ -354,8 +379,9 @@ def signed_rank_p(differences: np.ndarray, method: str = "auto") -> tuple[np.nda
     z = (V - n(n+1)/4 -+ 1/2) / sqrt(n(n+1)(2n+1)/24 - sum(t^3 - t)/48) (t: the sizes of the tied
     groups; the 1/2 is R's continuity correction toward the alternative), p from the normal
     distribution; no non-zero difference gives 1, as R does. ``exact``: the exact distribution of
-    V given those ranks (R's psignrank when there are no ties). ``auto``: exact below ``EXACT_BELOW``
-    non-zero differences, approx otherwise."""
+    V given those ranks, ties included (R's psignrank when there are none); its cost grows with the
+    cube of the differences. ``auto``: R's own default, exact below ``EXACT_BELOW`` non-zero
+    differences when there are no ties or zeros, approx otherwise."""
     if method not in WILCOXON_METHODS:
         raise ValueError(f"wilcoxon {method!r}: expected one of {', '.join(WILCOXON_METHODS)}")
     d = np.atleast_2d(np.asarray(differences, dtype=float))
@@ -367,23 +393,28 @@ def signed_rank_p(differences: np.ndarray, method: str = "auto") -> tuple[np.nda
     ranks = stats.rankdata(absolute, method="average", axis=1, nan_policy="omit")
     v = np.where(keep & (d > 0), ranks, 0.0).sum(axis=1)
     greater, less = np.ones(len(d)), np.ones(len(d))
-    exact = np.zeros(len(d), dtype=bool) if method == "approx" else (np.ones(len(d), dtype=bool) if method == "exact" else n < EXACT_BELOW)
+    low = stats.rankdata(absolute, method="min", axis=1, nan_policy="omit")
+    high = stats.rankdata(absolute, method="max", axis=1, nan_policy="omit")
+    tied = np.nansum((high - low + 1) ** 2 - 1, axis=1)  # sum over tied groups of t^3 - t
+    if method == "approx":
+        exact = np.zeros(len(d), dtype=bool)
+    elif method == "exact":
+        exact = np.ones(len(d), dtype=bool)
+    else:  # R's wilcox.test(exact = NULL): exact below 50 non-zero differences, without ties or zeros
+        zeros = (d == 0).any(axis=1)
+        exact = (n < EXACT_BELOW) & (tied == 0) & ~zeros
     if (~exact).any():
         rows = ~exact
-        low = stats.rankdata(absolute[rows], method="min", axis=1, nan_policy="omit")
-        high = stats.rankdata(absolute[rows], method="max", axis=1, nan_policy="omit")
-        tied = np.nansum((high - low + 1) ** 2 - 1, axis=1)  # sum over tied groups of t^3 - t
         nn = n[rows]
-        sigma = np.sqrt(nn * (nn + 1) * (2 * nn + 1) / 24 - tied / 48)
+        sigma = np.sqrt(nn * (nn + 1) * (2 * nn + 1) / 24 - tied[rows] / 48)
         centred = v[rows] - nn * (nn + 1) / 4
         with np.errstate(divide="ignore", invalid="ignore"):  # no non-zero difference: sigma 0, z -+inf, p 1
             greater[rows] = special.ndtr(-(centred - 0.5) / sigma)
             less[rows] = special.ndtr((centred + 0.5) / sigma)
-    for row in np.flatnonzero(exact):
-        doubled = np.sort(np.rint(2 * ranks[row][keep[row]]).astype(np.int64))
-        at_most, at_least = _exact_tails(doubled.tobytes())
-        s = int(round(2 * v[row]))
-        less[row], greater[row] = at_most[s], at_least[s]
+    if exact.any():
+        doubled = np.sort(np.where(keep[exact], np.rint(2 * np.nan_to_num(ranks[exact])), 0).astype(np.int64), axis=1)
+        at_most, at_least = _exact_tails(doubled, np.rint(2 * v[exact]).astype(np.int64))
+        less[exact], greater[exact] = at_most, at_least
     return greater, less
 
 

@@ -87,7 +87,8 @@ def rule_options(func):
         click.option("--p-adjust", type=click.Choice(ADJUSTMENTS), default=None,
                      help="test: p-value adjustment over all ordered pairs (podium holm, challengeR none)"),
         click.option("--wilcoxon", type=click.Choice(WILCOXON_METHODS), default=None,
-                     help="test: exact p-values, the normal approximation (approx), or exact below 50 differences (auto; podium auto, challengeR approx)"),
+                     help="test: exact p-values, the normal approximation (approx), or R's default: exact below 50 differences without ties (auto; "
+                          "podium auto, challengeR approx)"),
         click.option("--alpha", type=float, default=None, metavar="LEVEL", help="test: the significance level (default 0.05)"),
         click.option("--missing", default=None, metavar="RULE",
                      help="what a missing result counts as: worst, last, remove, error or a number (podium: last for rank_then_mean, "

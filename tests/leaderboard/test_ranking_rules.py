@@ -173,7 +173,12 @@ def test_signed_rank_p_known_answers():
     d = np.array([0.0, 1.0, 1.0, -2.0, 3.0])
     assert signed_rank_p(d, "exact")[0][0] == pytest.approx(5 / 16, rel=1e-12)
     assert signed_rank_p(d, "approx")[0][0] == pytest.approx(stats.norm.sf(1.5 / math.sqrt(7.5 - 6 / 48)), rel=1e-12)
-    assert signed_rank_p(d, "auto")[0][0] == pytest.approx(5 / 16, rel=1e-12)  # fewer than 50 differences: exact
+    assert signed_rank_p(d, "auto")[0][0] == signed_rank_p(d, "approx")[0][0]  # a tie and a zero: R's default takes the approximation
+    # seven differences, all positive and distinct: exactly 1/128 = .0078, approximately .0112; auto is exact here
+    seven = np.arange(1.0, 8.0)
+    assert signed_rank_p(seven, "auto")[0][0] == signed_rank_p(seven, "exact")[0][0] == pytest.approx(1 / 128, rel=1e-12)
+    assert signed_rank_p(seven, "approx")[0][0] == pytest.approx(stats.norm.sf((28 - 14 - 0.5) / math.sqrt(35)), rel=1e-12)
+    assert 0.011 < signed_rank_p(seven, "approx")[0][0] < 0.0113
     # no non-zero difference: p = 1 either way, as R's wilcox.test gives
     for method in ("exact", "approx"):
         assert [p[0] for p in signed_rank_p(np.zeros(4), method)] == [1.0, 1.0]
@@ -204,10 +209,27 @@ def test_signed_rank_p_matches_scipy():
     assert with_ties >= 10
 
 
-def test_auto_switches_to_the_approximation_at_fifty_differences():
+def test_auto_is_exact_below_fifty_differences_without_ties_or_zeros():
     d = np.linspace(-0.2, 1.0, 50)  # 50 non-zero distinct differences
+    assert len(np.unique(np.abs(d))) == 50 and (d != 0).all()
     assert signed_rank_p(d, "auto")[0][0] == signed_rank_p(d, "approx")[0][0] != signed_rank_p(d, "exact")[0][0]
-    assert signed_rank_p(d[1:], "auto")[0][0] == signed_rank_p(d[1:], "exact")[0][0]
+    assert signed_rank_p(d[1:], "auto")[0][0] == signed_rank_p(d[1:], "exact")[0][0] != signed_rank_p(d[1:], "approx")[0][0]
+    tie = np.append(d[1:-1], d[1])
+    assert signed_rank_p(tie, "auto")[0][0] == signed_rank_p(tie, "approx")[0][0]
+    zero = np.append(d[1:-1], 0.0)
+    assert signed_rank_p(zero, "auto")[0][0] == signed_rank_p(zero, "approx")[0][0]
+
+
+def test_exact_and_approximate_p_values_decide_a_bonferroni_ranking_differently():
+    """Three algorithms, seven cases: 0 beats 1 and 1 beats 2 on all seven, by seven different
+    margins; 0 beats 2 by the same margin everywhere. Bonferroni over the 6 ordered pairs asks for
+    .05 / 6 = .0083: for the first two the exact 1/128 = .0078 passes and the approximation's .0112
+    does not; the seven tied margins pass either way (approximation .0054, which auto takes for ties)."""
+    values = np.array([np.arange(1.0, 8.0) + 10, np.zeros(7) + 10, np.zeros(7) - 50 + np.arange(7.0)])
+    bonferroni = Rules(p_adjust="bonferroni")
+    assert rank(values, True, "test", bonferroni).tolist() == [1, 2, 3]  # auto: exact for the untied pairs
+    assert rank(values, True, "test", bonferroni.with_(wilcoxon="approx")).tolist() == [1, 2, 2]
+    assert rank(values, True, "test", bonferroni.with_(wilcoxon="exact")).tolist() == [1, 2, 3]
 
 
 # ---------------------------------------------------------------- p-value adjustment
