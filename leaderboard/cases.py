@@ -28,6 +28,7 @@ REQUIRED = ("case", "algorithm", "value")
 DIRECTIONS = {"higher": True, "lower": False}
 MISSING_TEXT = {"", "na", "nan", "null", "none"}  # values read as a missing result (any case)
 MOST_BYTES = 2**30  # a bigger file is refused before it is read
+MOST_CELLS = 2**26  # algorithms x cases of one task (512 MB of values): a sparser file is refused
 
 
 class CasesError(ValueError):
@@ -105,6 +106,9 @@ def tasks_of(frame: pd.DataFrame, direction: str | None = None, *, default_task:
         part = rows[rows["task"] == task]
         algorithms = sorted(pd.unique(part["algorithm"]).tolist())
         cases = pd.unique(part["case"]).tolist()
+        if len(algorithms) * len(cases) > MOST_CELLS:
+            raise CasesError(f"task {task!r}: {len(algorithms)} algorithms x {len(cases)} cases is more than the {MOST_CELLS:,} "
+                             "results a task may hold")
         matrix = part.pivot(index="algorithm", columns="case", values="value").reindex(index=algorithms, columns=cases)
         tasks.append(TaskMatrix(str(task), algorithms, [str(c) for c in cases], matrix.to_numpy(float), directions[task]))
     return tasks
@@ -125,10 +129,10 @@ def _read(path: Path) -> tuple[pd.DataFrame, int]:
             frame = pd.read_parquet(path)
             first = 1
         elif suffix in (".csv", ".txt", ""):
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8")
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig")
             first = 2  # the header is row 1
         elif suffix == ".tsv":
-            frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, encoding="utf-8")
+            frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, encoding="utf-8-sig")
             first = 2
         else:
             raise CasesError(f"unknown file type {path.suffix!r}: expected .csv, .tsv or .parquet")
@@ -170,26 +174,18 @@ def _numbers(values: pd.Series, first_row: int) -> np.ndarray:
         if len(bad):
             raise CasesError(f"row {bad[0] + first_row}: value {numbers[bad[0]]} is not a finite number")
         return numbers
-    out = np.empty(len(values))
-    for at, value in enumerate(values.tolist()):
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            out[at] = np.nan
-            continue
-        if isinstance(value, bool):
-            raise CasesError(f"row {at + first_row}: value {value!r} is not a number")
-        text = str(value).strip()
-        if text.lower() in MISSING_TEXT:
-            out[at] = np.nan
-            continue
-        try:
-            number = float(text)
-        except ValueError:
-            shown = text if len(text) <= 40 else text[:37] + "..."
-            raise CasesError(f"row {at + first_row}: value {shown!r} is not a number (a missing result is empty or NA)") from None
-        if not math.isfinite(number):
-            raise CasesError(f"row {at + first_row}: value {text!r} is not a finite number (a missing result is empty or NA)")
-        out[at] = number
-    return out
+    text = values.map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).strip())
+    missing = text.str.lower().isin(MISSING_TEXT).to_numpy()
+    numbers = pd.to_numeric(text.where(~missing, "nan"), errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(np.isnan(numbers) & ~missing)
+    if len(bad):
+        shown = text.iloc[bad[0]]
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        raise CasesError(f"row {bad[0] + first_row}: value {shown!r} is not a number (a missing result is empty or NA)")
+    infinite = np.flatnonzero(np.isinf(numbers))
+    if len(infinite):
+        raise CasesError(f"row {infinite[0] + first_row}: value {text.iloc[infinite[0]]!r} is not a finite number (a missing result is empty or NA)")
+    return numbers
 
 
 def _directions(frame: pd.DataFrame, rows: pd.DataFrame, given: str | None, first_row: int) -> dict[str, bool]:

@@ -61,6 +61,8 @@ GOOD = "task,case,algorithm,value\nT,c1,a,0.9\nT,c1,b,0.5\nT,c2,a,0.8\nT,c2,b,0.
     ("id,score\n1,2\n", "missing columns case, algorithm, value"),
     ("task,case,algorithm,value\nT,c1,a,0.9\nT,c1,b,high\n", "row 3: value 'high' is not a number (a missing result is empty or NA)"),
     ("task,case,algorithm,value\nT,c1,a,0.9\nT,c1,b,inf\n", "row 3: value 'inf' is not a finite number"),
+    ("task,case,algorithm,value\nT,c1,a,0.9\nT,c1,b,1,5\n", "cannot read it as CSV"),
+    ("task,case,algorithm,value\nT,c1,a,0.9\nT,c1,b,TRUE\n", "row 3: value 'TRUE' is not a number"),
     ("task,case,algorithm,value\nT,c1,,0.9\n", "row 2: empty algorithm name"),
     ("task,case,algorithm,value\nT,c1,a,0.9\nT,c1,a,0.8\n", "row 3: algorithm 'a' has case 'c1' twice in task 'T'"),
     ("task,case,algorithm,value,direction\nT,c1,a,0.9,up\nT,c1,b,0.8,up\n", "row 2: unknown direction 'up': expected higher or lower"),
@@ -93,6 +95,24 @@ def test_files_that_are_not_cases_files(tmp_path, capsys):
     binary = tmp_path / "binary.csv"
     binary.write_bytes(b"task,case\xff\xfe,algorithm,value\n")
     one_error(capsys, ["rank", "--cases", str(binary), "--direction", "higher"], says=f"{binary}: not UTF-8 text")
+
+
+def test_a_byte_order_mark_and_spaces_are_not_part_of_the_names(tmp_path, capsys):
+    path = tmp_path / "bom.csv"
+    path.write_bytes("\ufefftask, case, algorithm, value\nT, c1, a, 0.9\nT, c1, b, 0.5\nU, c1, a, 0.1\nU, c1, b, 0.2\n".encode("utf-8"))
+    capsys.readouterr()
+    assert main(["rank", "--cases", str(path), "--direction", "higher", "--method", "mean", "--bootstrap", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "2 tasks, 2 algorithms" in out and "task T:" in out and "task U:" in out
+
+
+def test_a_task_too_sparse_to_hold_is_refused(tmp_path, capsys, monkeypatch):
+    import leaderboard.cases
+
+    monkeypatch.setattr(leaderboard.cases, "MOST_CELLS", 8)
+    rows = "".join(f"T,c{k},a{k},0.5\n" for k in range(3))  # 3 algorithms x 3 cases, 3 of 9 results present
+    path = write(tmp_path, "task,case,algorithm,value\n" + rows)
+    one_error(capsys, ["rank", "--cases", str(path), "--direction", "higher"], says="task 'T': 3 algorithms x 3 cases is more than the 8 results")
 
 
 def test_a_bad_cases_file_as_a_user_sees_it(tmp_path):
