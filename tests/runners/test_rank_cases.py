@@ -4,6 +4,8 @@ line and exit 2. And the rules on the command line and in a ranking spec."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -228,3 +230,14 @@ def test_a_ranking_spec_sets_the_rules_and_flags_override_them(results, tmp_path
     assert f"{bad}: preset: Input should be 'podium' or 'challengeR'" in err
     assert f"{bad}: missing: expected one of worst, last, remove, error or a finite number, got 'zero'" in err
     assert f"{bad}: ties: Input should be 'min', 'mean' or 'max'" in err
+
+
+def test_rank_and_report_of_a_cases_file_never_import_torch(tmp_path):
+    script = (
+        "import sys; from runners.cli import main; "
+        f"code = main(['rank', '--cases', {str(DEMO)!r}, '--bootstrap', '5']) + "
+        f"main(['report', '--cases', {str(DEMO)!r}, '--bootstrap', '5', '--out', {str(tmp_path / 'r')!r}]); "
+        "loaded = [m for m in sys.modules if m == 'torch' or m.startswith('torch.')]; assert code == 0 and not loaded, (code, loaded[:3])"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
