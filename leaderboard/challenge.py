@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from leaderboard.aggregate import check_grouping, entry_sql, name_pooled
-from leaderboard.ranking import Method, Stability, bootstrap, consensus
+from leaderboard.ranking import ONE_CASE, PODIUM, Method, MissingValues, Rules, Stability, TooFewCases, bootstrap, consensus, rank, tidy
 from leaderboard.store import Store
 
 
@@ -41,6 +41,8 @@ class Board:
     higher_is_better: bool
     stability: Stability
     pooled: tuple[str, ...] = ()  # the group_by fields when configurations were pooled on purpose; () per configuration
+    ranked_by: str = "mean"  # the ranking method
+    rules: Rules = PODIUM  # the rules it was ranked under
 
     @property
     def note(self) -> str:
@@ -54,25 +56,52 @@ class Board:
     def table(self) -> pd.DataFrame:
         """Rank, label, model, method (configs when pooled), mean value, the bootstrap rank distribution
         (median, 95% interval, share ranked first)."""
-        boot = self.stability.bootstrap_ranks
-        low, median, high = np.percentile(boot, [2.5, 50, 97.5], axis=0)
         frame = pd.DataFrame({
             "rank": self.stability.ranks, "label": [a.label for a in self.algorithms],
             "model": [a.model for a in self.algorithms], "method": [a.method for a in self.algorithms],
             **({"configs": [a.configs for a in self.algorithms]} if self.pooled else {}),
-            "mean": np.nanmean(self.values, axis=1), "bootstrap median rank": median,
-            "95% rank interval": [f"[{lo:g}, {hi:g}]" for lo, hi in zip(low, high)], "P(first)": (boot == 1).mean(axis=0),
+            "mean": _present_mean(self.values), **bootstrap_columns(self.stability),
         })
         return frame.sort_values(["rank", "label", "model", "method"]).reset_index(drop=True)
 
 
+def _present_mean(values: np.ndarray) -> np.ndarray:
+    """Each algorithm's mean over the cases it has (NaN when it has none)."""
+    present = ~np.isnan(values)
+    total = np.where(present, values, 0.0).sum(axis=1)
+    count = present.sum(axis=1)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def bootstrap_columns(stability: Stability) -> dict[str, object]:
+    """The bootstrap rank distribution of each algorithm: median, 95% interval, how often first
+    (alone or tied); "-" where the ranking was not resampled."""
+    if not stability.resampled:
+        blank = ["-"] * len(stability.ranks)
+        return {"bootstrap median rank": blank, "95% rank interval": blank, "P(first)": blank}
+    boot = stability.bootstrap_ranks
+    low, median, high = np.percentile(boot, [2.5, 50, 97.5], axis=0)
+    return {"bootstrap median rank": median, "95% rank interval": [f"[{lo:g}, {hi:g}]" for lo, hi in zip(low, high)],
+            "P(first)": stability.first_share()}
+
+
+def stability_of(values: np.ndarray, higher_is_better: bool, method: Method, resamples: int, seed: int, rules: Rules) -> Stability:
+    """The ranking and its bootstrap; a single case is ranked but not resampled (challengeR refuses
+    to bootstrap one case too)."""
+    try:
+        return bootstrap(values, higher_is_better, method, resamples=resamples, seed=seed, rules=rules)
+    except TooFewCases:
+        return Stability.unresampled(rank(values, higher_is_better, method, rules), ONE_CASE)
+
+
 def challenge_boards(
     store: Store, track: str, metric: str, method: Method = "mean", resamples: int = 1000, seed: int = 0, *,
-    group_by: Sequence[str] | None = None,
+    group_by: Sequence[str] | None = None, rules: Rules = PODIUM,
 ) -> list[Board]:
     """Every (task, dataset) of ``track`` whose competing runs stored per-case ``metric`` values for
-    two or more algorithms, ranked. ``group_by`` (fields of ``leaderboard.aggregate.GROUPINGS``:
-    spec, model, method) pools configurations; ``GroupingError`` names an unknown field."""
+    two or more algorithms, ranked under ``rules``. ``group_by`` (fields of ``leaderboard.aggregate.GROUPINGS``:
+    spec, model, method) pools configurations; ``GroupingError`` names an unknown field;
+    ``MissingValues`` when a board has missing results the rules refuse."""
     fields = check_grouping(group_by)
     cases = store.query(
         f"""
@@ -97,8 +126,11 @@ def challenge_boards(
         algorithms = [Algorithm(str(a.label), str(a.model), str(a.method), str(entry), int(a.configs))
                       for entry, a in about.loc[matrix.index].iterrows()]
         values = matrix.to_numpy(float)
-        stability = bootstrap(values, higher, method, resamples=resamples, seed=seed)
-        boards.append(Board(task, dataset, algorithms, values, higher, stability, tuple(fields)))
+        try:
+            stability = stability_of(values, higher, method, resamples, seed, rules)
+        except MissingValues as err:
+            raise MissingValues(f"{task} / {dataset} / {metric}: {err}") from None
+        boards.append(Board(task, dataset, algorithms, values, higher, stability, tuple(fields), method, rules))
     return boards
 
 
@@ -121,7 +153,7 @@ def consensus_table(boards: list[tuple[str, Board]]) -> pd.DataFrame:
         worst = len(board.algorithms) + 1
         ranks = np.array([position.get(a.entry, worst) for a in algorithms], dtype=float)
         rankings.append(ranks)
-        columns[f"{board.task}/{board.dataset}/{metric}"] = ranks.astype(int)
+        columns[f"{board.task}/{board.dataset}/{metric}"] = tidy(ranks)
     frame = pd.DataFrame({"rank": consensus(rankings), "label": [a.label for a in algorithms], "model": [a.model for a in algorithms],
                           "method": [a.method for a in algorithms], "mean rank": np.mean(rankings, axis=0), **columns})
     return frame.sort_values(["rank", "label", "model", "method"]).reset_index(drop=True)

@@ -9,9 +9,11 @@ import pandas as pd
 from tabulate import tabulate
 
 from leaderboard.aggregate import failed_only, leaderboard
+from leaderboard.cases import CaseTable, board_table, cases_consensus, methods_table
+from leaderboard.challenge import Board
 from leaderboard.markup import md_code, md_frame, md_text
 from leaderboard.store import Store
-from reports.plots import blob_plots, safe_stem, scaling_plots
+from reports.plots import blob_plot, blob_plots, safe_stem, scaling_plots
 from reports.survey import survey_tables
 from reports.tables import render_leaderboard
 
@@ -91,3 +93,44 @@ def provenance(store: Store, track: str) -> pd.DataFrame:
         """,
         [track],
     )
+
+
+def write_cases_report(table: CaseTable, boards: dict[str, list[Board]], out: Path, resamples: int) -> Path:
+    """Write ``<out>/<file stem>.md`` for a cases file ranked by each method in ``boards`` (one board per
+    task each): per task its ranks by method, then each method's ranking with its bootstrap rank
+    distribution and blob plot (``<stem>-<task>-<method>.png`` beside it); a consensus over the tasks
+    when there are several. Returns the markdown file's path."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    built = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    methods = list(boards)
+    rules = next(iter(boards.values()))[0].rules
+    missing = sum(task.missing for task in table.tasks)
+    parts = [
+        f"# Challenge results {md_code(table.path.name)}",
+        f"Built {built} from {len(table.tasks)} task{'s' if len(table.tasks) != 1 else ''} of {md_code(table.path.name)} "
+        f"({missing} missing result{'s' if missing != 1 else ''}), ranked by {', '.join(methods)} under the "
+        f"{md_code(rules.preset)} rules, each ranking resampled {resamples} times over the cases: a blob's area is how often "
+        "an algorithm took that rank, the line its 95% interval with a cross at the median.",
+    ]
+    for index, task in enumerate(table.tasks):
+        better = "higher" if task.higher_is_better else "lower"
+        parts += [f"## Task {md_code(task.task)}",
+                  f"{len(task.algorithms)} algorithms, {len(task.cases)} cases ({task.missing} missing), {better} is better.",
+                  "Ranks by method:", _table(methods_table({m: boards[m][index] for m in methods}))]
+        for method in methods:
+            board = boards[method][index]
+            parts += [f"### {md_text(method)}", md_text(rules.describe(method)), _table(board_table(board))]
+            if board.stability.resampled:
+                image = out / f"{safe_stem(f'{table.name}-{task.task}-{method}')}.png"
+                blob_plot(board, method, image, title=f"{task.task} / {method}")
+                parts.append(_image(image))
+            else:
+                parts.append(md_text(f"Not resampled: {board.stability.note}."))
+    if len(table.tasks) > 1:
+        parts.append("## Consensus over the tasks")
+        for method in methods:
+            parts += [f"By {md_text(method)} (each algorithm's mean rank over the tasks, ranked):", _table(cases_consensus(boards[method]))]
+    path = out / f"{safe_stem(table.name)}.md"
+    path.write_text("\n\n".join(parts) + "\n", encoding="utf-8")
+    return path

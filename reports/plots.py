@@ -81,16 +81,19 @@ def blob_plots(store: Store, track: str, out: Path, resamples: int = 1000, seed:
     paths = []
     for metric in metrics:
         for board in challenge_boards(store, track, metric, "mean", resamples, seed):
+            if not board.stability.resampled:  # a single case: nothing to draw
+                continue
             path = out / f"{safe_stem(f'{track}-ranks-{metric}-{board.task}-{board.dataset}')}.png"
             blob_plot(board, metric, path)
             paths.append(path)
     return paths
 
 
-def blob_plot(board: Board, metric: str, path: Path) -> Path:
+def blob_plot(board: Board, metric: str, path: Path, title: str | None = None) -> Path:
     """A blob plot (Wiesenfarth et al. 2021, challengeR): algorithms (configurations, by label) left to
     right by their rank on all cases; a disc's area is how often the algorithm took that rank in the bootstrap; the black
-    line spans the 95% rank interval with a cross at the median."""
+    line spans the 95% rank interval with a cross at the median. ``title`` replaces the board's
+    ``task / dataset / metric`` above the tau line."""
     plt = _pyplot()
     order = np.lexsort((np.arange(len(board.algorithms)), board.stability.ranks))
     boot = board.stability.bootstrap_ranks[:, order]
@@ -108,7 +111,8 @@ def blob_plot(board: Board, metric: str, path: Path) -> Path:
     ax.set_yticks(range(1, n + 1))
     ax.invert_yaxis()  # rank 1 on top
     ax.set_ylabel("rank")
-    ax.set_title(f"{board.task} / {board.dataset} / {metric}\nKendall's tau to the full ranking: {board.stability.tau_text()}", fontsize=9)
+    heading = title if title is not None else f"{board.task} / {board.dataset} / {metric}"
+    ax.set_title(f"{heading}\nKendall's tau to the full ranking: {board.stability.tau_text()}", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -103,7 +103,8 @@ def validate(specs: tuple[str, ...], overrides: tuple[str, ...], allow_code: boo
         if isinstance(loaded, PublishedTable):
             print(f"ok: {path}: published results of track {loaded.track} ({len(loaded.rows)} rows; {loaded.citation})")
         elif isinstance(loaded, RankingSpec):
-            print(f"ok: {path}: ranking of track {loaded.track} by {', '.join(loaded.metrics)} ({loaded.method}, {loaded.bootstrap} resamples)")
+            print(f"ok: {path}: ranking of track {loaded.track} by {', '.join(loaded.metrics)} ({loaded.method}, {loaded.preset} rules, "
+                  f"{loaded.bootstrap} resamples)")
         else:
             configs = len({r.spec.model_dump_json() for r in loaded})
             unset = sorted({key for r in loaded for key in r.unset})
