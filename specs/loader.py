@@ -113,7 +113,8 @@ def _raw(path: str | Path, overrides: list[str] | tuple[str, ...]) -> DictConfig
         for part in reversed(override_parts(key)):
             nested = {part: nested}
         cfg = _merge(cfg, OmegaConf.create(nested), "--set", f"the spec {path}")
-    _refuse_matrix_overrides(cfg, [key for key, _ in parsed], str(path))
+    if parsed:  # converting the config to look at its matrix costs as much as building it
+        _refuse_matrix_overrides(cfg, [key for key, _ in parsed], str(path))
     return cfg
 
 
