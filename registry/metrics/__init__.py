@@ -41,8 +41,8 @@ def unrankable(scores: np.ndarray) -> np.ndarray:
 
 def unrankable_message(bad: int, total: int, first: object, cases: str = "cases") -> str:
     """The error for ``bad`` of ``total`` cases whose scores cannot be ranked, ``first`` the first one's index."""
-    return (f"class scores must be finite (-inf alone is allowed): {bad} of {total} {cases} have NaN or +inf "
-            f"scores or no finite one, the first at index {first}; a model that diverged has no score")
+    return (f"class scores must be finite (-inf alone is allowed), but {bad} of {total} {cases} have NaN or +inf "
+            f"scores or no finite one, the first at index {first}: a model that diverged has no score")
 
 
 def check_rankable(scores: np.ndarray) -> None:

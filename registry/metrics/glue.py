@@ -128,8 +128,8 @@ def regression_inputs(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarra
     require_samples(len(labels))
     bad_scores, bad_labels = int(np.count_nonzero(~np.isfinite(scores))), int(np.count_nonzero(~np.isfinite(labels)))
     if bad_scores or bad_labels:
-        raise MetricInputError(f"regression scores and labels must be finite: {bad_scores} of {len(scores)} scores and "
-                               f"{bad_labels} labels are NaN or infinite; a model that diverged has no score")
+        raise MetricInputError(f"regression scores and labels must be finite, but {bad_scores} of {len(scores)} scores and "
+                               f"{bad_labels} labels are NaN or infinite: a model that diverged has no score")
     return scores, labels
 
 
