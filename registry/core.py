@@ -3,7 +3,9 @@
 An entry is a function (or class) registered with a decorator beside its implementation.
 Its keyword-only parameters are what a spec may set under ``params``; a pydantic model is built
 from them, so a misspelt or mistyped parameter is caught before anything runs. Positional
-parameters are supplied by the harness (a model's ``num_classes``, a task's run context).
+parameters are supplied by the harness (a model's ``num_classes``, a task's run context). A
+constraint between parameters (a schedule that must fit in the epochs) is the entry's ``check``,
+run by the same model after each parameter passed its own type (``registry.params.ParamConflicts``).
 
 Entries also say how they fit together (``registry.targets``): a dataset its ``target``, a task what
 it ``accepts``, a model its ``output``; a parameter naming a local file is typed ``DataPath``
@@ -17,8 +19,9 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model, model_validator
 
+from registry.params import CrossCheck, ParamConflicts
 from registry.paths import path_fields
 from registry.targets import CLASS_SCORES, Accepts, Target, check_kinds
 from specs.errors import Problem
@@ -71,7 +74,7 @@ class Entry:
         try:
             self.params_model.model_validate(params)
         except ValidationError as err:
-            return [_param_problem(e, self, path, file) for e in err.errors()]
+            return [problem for e in err.errors() for problem in _param_problems(e, self, path, file)]
         return []
 
     def parsed_params(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -95,12 +98,15 @@ class Registry(Generic[T]):
     def register(
         self, name: str, description: str | None = None, label: Callable[[dict[str, Any]], str] | None = None, *,
         target: Callable[[dict[str, Any]], Target] | None = None, accepts: Accepts | None = None, output: Iterable[str] | None = None,
+        check: CrossCheck | None = None,
     ) -> Callable[[T], T]:
         """Decorator: register ``obj`` under ``name``; the docstring's first line describes it.
         ``label`` maps validated parameters to the name results are filed under (default ``name``).
         How the entry fits others (``registry.targets``): a dataset's ``target`` maps its validated
         parameters to a ``Target``; a task ``accepts`` some targets; a model's ``output`` lists the
-        target kinds it predicts (default ``{"classes"}``)."""
+        target kinds it predicts (default ``{"classes"}``). ``check`` maps the validated parameters
+        (defaults filled) to ``(key, message)`` problems of parameters that do not fit together; it runs
+        inside the parameter model, so validation reports each at ``<kind>.params.<key>``."""
         outputs = CLASS_SCORES if output is None else check_kinds(output)
 
         def decorate(obj: T) -> T:
@@ -108,7 +114,7 @@ class Registry(Generic[T]):
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
             lines = (inspect.getdoc(obj) or "").strip().splitlines()
             text = description or (lines[0] if lines else "")
-            self._entries[name] = Entry(self.kind, name, obj, text, _params_model(name, obj), label, target, accepts, outputs)
+            self._entries[name] = Entry(self.kind, name, obj, text, _params_model(name, obj, check), label, target, accepts, outputs)
             return obj
 
         return decorate
@@ -134,8 +140,9 @@ class Registry(Generic[T]):
         return sorted(self._entries)
 
 
-def _params_model(name: str, obj: Callable[..., Any]) -> type[BaseModel]:
-    """A pydantic model of ``obj``'s keyword-only parameters (a class: its ``__init__``'s)."""
+def _params_model(name: str, obj: Callable[..., Any], check: CrossCheck | None = None) -> type[BaseModel]:
+    """A pydantic model of ``obj``'s keyword-only parameters (a class: its ``__init__``'s); with
+    ``check``, a model validator that raises ``ParamConflicts`` when it finds problems."""
     target = obj.__init__ if inspect.isclass(obj) else obj
     hints = _type_hints(target)
     fields: dict[str, Any] = {}
@@ -146,7 +153,18 @@ def _params_model(name: str, obj: Callable[..., Any]) -> type[BaseModel]:
         default = ... if param.default is inspect.Parameter.empty else param.default
         fields[param.name] = (annotation, default)
     config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
-    return create_model(f"{name}_params", __config__=config, **fields)
+    validators = {"cross_check": model_validator(mode="after")(_cross_check(check))} if check is not None else None
+    return create_model(f"{name}_params", __config__=config, __validators__=validators, **fields)
+
+
+def _cross_check(check: CrossCheck) -> Callable[[BaseModel], BaseModel]:
+    def cross_check(self: BaseModel) -> BaseModel:
+        problems = [(str(key), str(message)) for key, message in check({n: getattr(self, n) for n in type(self).model_fields})]
+        if problems:
+            raise ParamConflicts(problems)
+        return self
+
+    return cross_check
 
 
 def _type_hints(target: Callable[..., Any]) -> dict[str, Any]:
@@ -154,6 +172,14 @@ def _type_hints(target: Callable[..., Any]) -> dict[str, Any]:
         return typing.get_type_hints(target, include_extras=True)  # keep constraints (PositiveInt)
     except Exception:  # unresolvable forward references: fall back to no type checking
         return {}
+
+
+def _param_problems(error: dict[str, Any], entry: Entry, path: str, file: str) -> list[Problem]:
+    """The problems one pydantic error stands for: one, or each conflict a cross-parameter check found."""
+    conflicts = (error.get("ctx") or {}).get("error")
+    if isinstance(conflicts, ParamConflicts):
+        return [Problem(file, f"{path}.{key}", message) for key, message in conflicts.problems]
+    return [_param_problem(error, entry, path, file)]
 
 
 def _param_problem(error: dict[str, Any], entry: Entry, path: str, file: str) -> Problem:

@@ -7,11 +7,14 @@ outside the range its type states is a problem of the spec, named at its key
 range they stand for. Besides these, entries use pydantic's own ``PositiveInt`` (a count or width
 >= 1), ``NonNegativeInt``, ``PositiveFloat`` (a learning rate, a temperature) and
 ``NonNegativeFloat`` (a weight decay, a margin), and ``Literal[...]`` where only some values work.
-A range that depends on another parameter (``psi_ramp`` against ``epochs``) is not expressed here.
+A range that depends on another parameter (``psi_ramp`` against ``epochs``) is not a type: the entry
+registers a ``check`` (``Registry.register(..., check=...)``) that maps its validated parameters to
+``(key, message)`` pairs; it runs inside the entry's parameter model (a pydantic ``model_validator``)
+and raises ``ParamConflicts``, so ``podium validate`` reports each at ``<kind>.params.<key>``.
 """
 from __future__ import annotations
 
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, Callable, Iterable, TypeVar
 
 from pydantic import AfterValidator, Field, PositiveInt
 
@@ -38,6 +41,19 @@ Decay = Annotated[float, Field(gt=0, le=1)]
 """A multiplicative decay factor of a schedule, 0 < gamma <= 1 (1: no decay)."""
 
 
+CrossCheck = Callable[[dict[str, Any]], Iterable[tuple[str, str]]]
+"""An entry's cross-parameter check: validated parameters (defaults filled) -> ``(key, message)`` problems."""
+
+
+class ParamConflicts(ValueError):
+    """Parameters that each pass their own type but do not fit together: ``problems`` is a list of
+    ``(key, message)``, each reported at the parameter ``key`` names."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        super().__init__("; ".join(f"{key}: {message}" for key, message in problems))
+        self.problems = problems
+
+
 def _odd(value: int) -> int:
     if value % 2 == 0:
         raise ValueError("Input should be an odd number, so that a patch has a centre pixel")
@@ -54,6 +70,6 @@ NonEmptyTuple = Annotated[tuple[T, ...], Field(min_length=1)]
 """A tuple of any length but 0: ``NonEmptyTuple[int]``."""
 
 __all__ = [
-    "ConfidenceLevel", "Decay", "Dropout", "Fraction", "Momentum", "NonEmptyList", "NonEmptyTuple", "OddInt",
-    "Probability", "Seed",
+    "ConfidenceLevel", "CrossCheck", "Decay", "Dropout", "Fraction", "Momentum", "NonEmptyList", "NonEmptyTuple", "OddInt",
+    "ParamConflicts", "Probability", "Seed",
 ]

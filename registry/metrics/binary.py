@@ -29,7 +29,9 @@ metrics are properties of the whole set and have none.
 Degenerate inputs: AUROC and AUPRC are undefined when ``labels`` hold one class only (scikit-learn
 raises or warns); they return ``nan`` then and never raise, and the runner drops non-finite values and
 notes it. Threshold metrics are always defined. An empty evaluation set, labels other than 0/1,
-non-finite scores or probabilities outside [0, 1] raise ``ValueError``.
+(N,) probabilities that are not finite or lie outside [0, 1], and (N, 2) logits with a NaN or +inf
+(or no finite entry) in a row raise ``MetricInputError`` (a ``ValueError``), the same type and, for
+logits, the same check (``registry.metrics.check_rankable``) as every metric of class scores.
 """
 from __future__ import annotations
 
@@ -38,7 +40,7 @@ from typing import ClassVar
 import numpy as np
 
 from registry.core import METRICS
-from registry.metrics import Metric
+from registry.metrics import Metric, MetricInputError, check_rankable, require_samples
 from registry.targets import Accepts
 
 
@@ -51,48 +53,42 @@ def positive_probability(scores: np.ndarray) -> np.ndarray:
       the result is ``softmax(scores, axis=1)[:, 1]``, computed stably by subtracting each row's
       maximum before ``exp`` (a ``-inf`` log-probability is fine). Probabilities are passed as (N,).
 
-    Raises ``ValueError`` for another shape, NaN or ``+inf`` scores.
+    Raises ``MetricInputError`` for another shape, NaN or ``+inf`` scores, or a row with no finite score.
     """
     scores = np.asarray(scores)
     if not (np.issubdtype(scores.dtype, np.number) or scores.dtype == bool) or np.iscomplexobj(scores):
-        raise ValueError(f"scores must be real numbers; got dtype {scores.dtype}")
+        raise MetricInputError(f"scores must be real numbers; got dtype {scores.dtype}")
     scores = scores.astype(np.float64, copy=False)
     if scores.ndim == 1:
         if not np.all(np.isfinite(scores)) or np.any(scores < 0) or np.any(scores > 1):
-            raise ValueError("(N,) scores must be positive-class probabilities, finite and in [0, 1]")
+            raise MetricInputError("(N,) scores must be positive-class probabilities, finite and in [0, 1]")
         return scores.copy()
     if scores.ndim != 2 or scores.shape[1] != 2:
-        raise ValueError(f"binary scores must have shape (N,) or (N, 2); got {scores.shape}")
-    if np.any(np.isnan(scores)) or np.any(scores == np.inf):
-        raise ValueError("(N, 2) logits must not be NaN or +inf")
-    with np.errstate(invalid="ignore"):  # a row of -inf only gives nan, rejected below
-        shifted = scores - scores.max(axis=1, keepdims=True)  # max entry 0: exp never overflows
-        exp = np.exp(shifted)
-        probability = exp[:, 1] / exp.sum(axis=1)
-    if not np.all(np.isfinite(probability)):  # a row of -inf only
-        raise ValueError("(N, 2) logits have a row with no finite entry")
-    return probability
+        raise MetricInputError(f"binary scores must have shape (N,) or (N, 2); got {scores.shape}")
+    check_rankable(scores)  # no NaN or +inf, a finite entry in every row
+    shifted = scores - scores.max(axis=1, keepdims=True)  # max entry 0: exp never overflows
+    exp = np.exp(shifted)
+    return exp[:, 1] / exp.sum(axis=1)
 
 
 def binary_labels(labels: np.ndarray, n: int | None = None) -> np.ndarray:
     """``labels`` as an (N,) bool array (True = class 1); checks they are 0/1 and, if given, N = ``n``."""
     labels = np.asarray(labels)
     if labels.ndim != 1:
-        raise ValueError(f"labels must have shape (N,); got {labels.shape}")
+        raise MetricInputError(f"labels must have shape (N,); got {labels.shape}")
     if n is not None and len(labels) != n:
-        raise ValueError(f"{len(labels)} labels for {n} scores")
+        raise MetricInputError(f"{len(labels)} labels for {n} scores")
     if labels.dtype == bool:
         return labels
     if not np.issubdtype(labels.dtype, np.number) or not np.all((labels == 0) | (labels == 1)):
-        raise ValueError("binary labels must be 0 or 1")
+        raise MetricInputError("binary labels must be 0 or 1")
     return labels == 1
 
 
 def _inputs(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     probability = positive_probability(scores)
     positive = binary_labels(labels, len(probability))
-    if len(probability) == 0:
-        raise ValueError("no samples to evaluate")
+    require_samples(len(probability))
     return probability, positive
 
 

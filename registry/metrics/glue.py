@@ -38,7 +38,9 @@ Degenerate inputs: Matthews correlation is 0 when every prediction or every labe
 denominator is 0; scikit-learn returns 0 too). Pearson and Spearman correlation are undefined when the
 predictions or the gold scores are constant (or N < 2); they return ``nan`` then, without a warning,
 and the runner drops non-finite values and notes it. An empty evaluation set, mismatched lengths,
-a wrong shape or non-finite regression scores raise ``ValueError``.
+a wrong shape, labels outside the scores' classes, class scores with a NaN or +inf (or no finite
+entry) in a case, and non-finite regression scores raise ``MetricInputError`` (a ``ValueError``; the
+class scores are checked by ``registry.metrics.class_scores``, as every metric of class scores is).
 """
 from __future__ import annotations
 
@@ -47,7 +49,7 @@ import warnings
 import numpy as np
 
 from registry.core import METRICS
-from registry.metrics import Metric
+from registry.metrics import Metric, MetricInputError, class_scores, require_samples
 from registry.targets import Accepts
 
 # Official GLUE metric(s) of each task, by Podium metric name (Wang et al. 2019, Table 1).
@@ -78,9 +80,8 @@ def matthews_from_predictions(predicted: np.ndarray, labels: np.ndarray) -> floa
     predicted = np.asarray(predicted).reshape(-1)
     labels = np.asarray(labels).reshape(-1)
     if len(predicted) != len(labels):
-        raise ValueError(f"{len(labels)} labels for {len(predicted)} predictions")
-    if len(labels) == 0:
-        raise ValueError("no samples to evaluate")
+        raise MetricInputError(f"{len(labels)} labels for {len(predicted)} predictions")
+    require_samples(len(labels))
     classes, index = np.unique(np.concatenate([labels, predicted]), return_inverse=True)
     index = index.reshape(-1)
     true_index, predicted_index = index[: len(labels)], index[len(labels):]
@@ -106,33 +107,29 @@ class Matthews(Metric):
     bounds = (-1.0, 1.0)
 
     def __call__(self, scores: np.ndarray, labels: np.ndarray) -> float:
-        scores = np.asarray(scores)
-        if scores.ndim != 2:
-            raise ValueError(f"matthews needs (N, C) class scores; got shape {scores.shape}")
-        labels = np.asarray(labels)
-        if labels.ndim != 1:
-            raise ValueError(f"labels must have shape (N,); got {labels.shape}")
+        scores, labels = class_scores(scores, labels)  # the check every metric of class scores shares
         return matthews_from_predictions(np.argmax(scores, axis=1), labels)
 
 
 def regression_inputs(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(N,) float64 predictions and gold scores from (N, 1) or (N,) ``scores`` and (N,) ``labels``.
 
-    Raises ``ValueError`` for another shape, mismatched lengths, no samples or non-finite values."""
+    Raises ``MetricInputError`` for another shape, mismatched lengths, no samples or non-finite values."""
     scores = np.asarray(scores, dtype=np.float64)
     if scores.ndim == 2 and scores.shape[1] == 1:
         scores = scores[:, 0]  # a regression head's single output column
     if scores.ndim != 1:
-        raise ValueError(f"regression scores must have shape (N, 1) or (N,); got {scores.shape}")
+        raise MetricInputError(f"regression scores must have shape (N, 1) or (N,); got {scores.shape}")
     labels = np.asarray(labels, dtype=np.float64)
     if labels.ndim != 1:
-        raise ValueError(f"labels must have shape (N,); got {labels.shape}")
+        raise MetricInputError(f"labels must have shape (N,); got {labels.shape}")
     if len(labels) != len(scores):
-        raise ValueError(f"{len(labels)} labels for {len(scores)} scores")
-    if len(labels) == 0:
-        raise ValueError("no samples to evaluate")
-    if not (np.all(np.isfinite(scores)) and np.all(np.isfinite(labels))):
-        raise ValueError("regression scores and labels must be finite")
+        raise MetricInputError(f"{len(labels)} labels for {len(scores)} scores")
+    require_samples(len(labels))
+    bad_scores, bad_labels = int(np.count_nonzero(~np.isfinite(scores))), int(np.count_nonzero(~np.isfinite(labels)))
+    if bad_scores or bad_labels:
+        raise MetricInputError(f"regression scores and labels must be finite, but {bad_scores} of {len(scores)} scores and "
+                               f"{bad_labels} labels are NaN or infinite: a model that diverged has no score")
     return scores, labels
 
 

@@ -2,7 +2,9 @@
 
 ``evaluate.load`` reads a local module folder offline; hub names are fetched over the network
 (set ``HF_EVALUATE_OFFLINE=1`` to fail fast without one). The module is called as
-``compute(predictions=argmax(scores), references=labels)``.
+``compute(predictions=argmax(scores), references=labels)``, after the check every metric of class
+scores shares (``registry.metrics.class_scores``: no samples, labels outside 0..C-1, or NaN or +inf
+scores raise ``MetricInputError``).
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from registry.metrics import Metric
+from registry.metrics import Metric, class_scores
 from specs.schema import EvaluateMetric
 
 
@@ -34,6 +36,7 @@ class EvaluateModuleMetric(Metric):
         self.higher_is_better = ref.higher_is_better  # type: ignore[misc]
 
     def __call__(self, scores: np.ndarray, labels: np.ndarray) -> float:
+        scores, labels = class_scores(scores, labels)  # the check every metric of class scores shares
         result = self.module.compute(predictions=np.argmax(scores, axis=1).tolist(), references=labels.tolist())
         if not result:
             raise ValueError(f"evaluate module {self.name!r} returned no values")

@@ -16,7 +16,9 @@ here are the per-image ones it prints first, as "old".) Class index 0 is backgro
 
 A metric maps confusion counts to a dict with ``from_stats`` (class average under the metric's name,
 one ``name/class`` entry per class); called as ``metric(scores, labels)`` with scores (N, C, *spatial)
-and labels (N, *spatial) it returns the class average of the argmax prediction.
+and labels (N, *spatial) it returns the class average of the argmax prediction, after the check every
+metric of class scores shares (``registry.metrics.class_scores``: no pixels, labels outside 0..C-1, or a
+pixel whose scores hold NaN or +inf raise ``MetricInputError``, as do the other input errors here).
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ from typing import ClassVar, Sequence
 import numpy as np
 
 from registry.core import METRICS
-from registry.metrics import Metric
+from registry.metrics import Metric, MetricInputError, class_scores
 from registry.targets import Accepts
 
 # smp.metrics.f1_score / iou_score default: a 0/0 value (class absent from prediction and label in
@@ -54,7 +56,7 @@ class ConfusionStats:
         shape = arrays[0].shape
         if len(shape) != 2 or any(a.shape != shape for a in arrays):
             shapes = ", ".join(f"{f}{a.shape}" for f, a in zip(_FIELDS, arrays))
-            raise ValueError(f"tp, fp, fn, tn must share one (images, classes) shape; got {shapes}")
+            raise MetricInputError(f"tp, fp, fn, tn must share one (images, classes) shape; got {shapes}")
         for field, array in zip(_FIELDS, arrays):
             array.setflags(write=False)
             object.__setattr__(self, field, array)
@@ -72,10 +74,10 @@ class ConfusionStats:
         """The stats of several batches as one: images stacked in order (the reference's ``torch.vstack``)."""
         parts = list(parts)
         if not parts:
-            raise ValueError("ConfusionStats.concat needs at least one part")
+            raise MetricInputError("ConfusionStats.concat needs at least one part")
         classes = {part.num_classes for part in parts}
         if len(classes) > 1:
-            raise ValueError(f"cannot concatenate stats with different numbers of classes: {sorted(classes)}")
+            raise MetricInputError(f"cannot concatenate stats with different numbers of classes: {sorted(classes)}")
         return cls(*(np.concatenate([getattr(part, field) for part in parts], axis=0) for field in _FIELDS))
 
 
@@ -87,16 +89,16 @@ def confusion_stats(predicted: np.ndarray, target: np.ndarray, num_classes: int)
     """
     predicted, target = np.asarray(predicted), np.asarray(target)
     if predicted.shape != target.shape:
-        raise ValueError(f"predicted {predicted.shape} and target {target.shape} must have the same shape")
+        raise MetricInputError(f"predicted {predicted.shape} and target {target.shape} must have the same shape")
     if predicted.ndim < 2:
-        raise ValueError(f"class maps must have shape (N, *spatial); got {predicted.shape}")
+        raise MetricInputError(f"class maps must have shape (N, *spatial); got {predicted.shape}")
     if num_classes < 1:
-        raise ValueError(f"num_classes must be positive; got {num_classes}")
+        raise MetricInputError(f"num_classes must be positive; got {num_classes}")
     for what, array in (("predicted", predicted), ("target", target)):
         if not (np.issubdtype(array.dtype, np.integer) or array.dtype == bool):
-            raise ValueError(f"{what} must hold integer class indices; got dtype {array.dtype}")
+            raise MetricInputError(f"{what} must hold integer class indices; got dtype {array.dtype}")
         if array.size and (array.min() < 0 or array.max() >= num_classes):
-            raise ValueError(f"{what} has class indices outside 0..{num_classes - 1}")
+            raise MetricInputError(f"{what} has class indices outside 0..{num_classes - 1}")
     n = predicted.shape[0]
     pixels = int(np.prod(predicted.shape[1:]))
     c = num_classes
@@ -139,14 +141,14 @@ class SegmentationMetric(Metric):
     def per_class(self, stats: ConfusionStats) -> np.ndarray:
         """The per-image values averaged over images, one per class (all C classes)."""
         if stats.num_images == 0:
-            raise ValueError(f"{self.name or type(self).__name__}: no images to average over")
+            raise MetricInputError(f"{self.name or type(self).__name__}: no images to average over")
         return self.per_image(stats).mean(axis=0)
 
     def average(self, stats: ConfusionStats) -> float:
         """The class average: the mean of ``per_class`` over ``classes``."""
         kept = self.classes(stats.num_classes)
         if not kept:
-            raise ValueError(f"{self.name or type(self).__name__}: no class to average over (C = {stats.num_classes})")
+            raise MetricInputError(f"{self.name or type(self).__name__}: no class to average over (C = {stats.num_classes})")
         return float(self.per_class(stats)[kept].mean())
 
     def per_image_average(self, stats: ConfusionStats) -> np.ndarray:
@@ -156,7 +158,7 @@ class SegmentationMetric(Metric):
     def from_stats(self, stats: ConfusionStats, class_names: Sequence[str]) -> dict[str, float]:
         """``{name: class average, f"{name}/{class}": per-class value, ...}`` from confusion counts."""
         if len(class_names) != stats.num_classes:
-            raise ValueError(f"{len(class_names)} class names for {stats.num_classes} classes")
+            raise MetricInputError(f"{len(class_names)} class names for {stats.num_classes} classes")
         kept = self.classes(stats.num_classes)
         per_class = self.per_class(stats)
         values = {self.name: self.average(stats)}
@@ -164,9 +166,7 @@ class SegmentationMetric(Metric):
         return values
 
     def __call__(self, scores: np.ndarray, labels: np.ndarray) -> float:
-        scores, labels = np.asarray(scores), np.asarray(labels)
-        if scores.ndim < 3 or labels.shape != scores.shape[:1] + scores.shape[2:]:
-            raise ValueError(f"scores (N, C, *spatial) and labels (N, *spatial) expected; got {scores.shape} and {labels.shape}")
+        scores, labels = class_scores(scores, labels, spatial=True)  # the check every metric of class scores shares
         stats = confusion_stats(np.argmax(scores, axis=1), labels, scores.shape[1])
         return self.average(stats)
 

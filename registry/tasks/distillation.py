@@ -63,6 +63,79 @@ def continuation_psi(epoch: int, ramp: float, until: int | None) -> float:
     return min(1.0, epoch / ramp)
 
 
+def default_psi_ramp(epochs: int) -> float:
+    """``psi_ramp`` when a spec leaves it unset: 3/4 of the epochs (the paper's 150 of 200 on CIFAR)."""
+    return 0.75 * epochs
+
+
+def annealing_kd_epochs(ramp: float) -> int:
+    """Annealing-KD's distillation phase: epochs 0 .. floor(psi_ramp) - 1 (at least one); psi = 1 after it."""
+    return max(1, math.floor(ramp))
+
+
+def schedule_problems(params: dict) -> list[tuple[str, str]]:
+    """Schedules that cannot complete within ``epochs``, as ``(key, message)`` (the task's cross-parameter check).
+
+    Epochs are counted 0 .. epochs - 1. Both schedules of Jafari et al. 2022 end within the run (CIFAR:
+    T_max = 20 and psi = i/150 over 200 epochs; GLUE: T_max = 10, psi = i/40 and 1 after epoch 20,
+    over 30), and so must a spec's:
+
+    - continuation_kd: phi reaches 1 (the full teacher) by the last epoch, i.e. epochs >= t_max
+      (T drops by 1 every max(1, floor(epochs / t_max)) epochs); and psi reaches 1 (pure cross-entropy)
+      by the last epoch: psi_ramp <= epochs - 1, or psi_until < epochs - 1.
+    - annealing_kd: the label phase happens, floor(psi_ramp) <= epochs - 1; and phi reaches 1 within
+      the distillation phase, t_max <= floor(psi_ramp).
+
+    student_only and vanilla_kd have no such schedule."""
+    method, epochs, t_max = params["method"], params["epochs"], params["t_max"]
+    given = params["psi_ramp"]
+    ramp = given if given is not None else default_psi_ramp(epochs)
+    ramp_text = f"psi_ramp = {ramp:g}" if given is not None else f"psi_ramp (unset: 3/4 of epochs = {ramp:g})"
+    last = epochs - 1
+    problems: list[tuple[str, str]] = []
+    if method == "continuation_kd":
+        phi = continuation_phi(last, epochs, t_max)
+        if phi < 1:
+            problems.append(("t_max", (
+                f"continuation_kd lowers T from t_max = {t_max} to 1 by one every max(1, floor(epochs / t_max)) epochs; "
+                f"with epochs = {epochs} < t_max, phi ends at {phi:g} and never reaches 1 (the full teacher): "
+                f"set t_max to at most {epochs} (Jafari et al. 2022: T_max = 20 for 200 epochs, 10 for 30)")))
+        until = params["psi_until"]
+        psi = continuation_psi(last, ramp, until)
+        if psi < 1 and last == 0:
+            problems.append(("epochs", (
+                "continuation_kd needs at least 2 epochs: psi starts at 0 (pure distillation) at epoch 0 and can "
+                "reach 1 (pure cross-entropy) at epoch 1 at the earliest")))
+        elif psi < 1:
+            key = "psi_until" if until is not None else "psi_ramp"
+            jump = f" and 1 after epoch psi_until = {until}" if until is not None else ""
+            problems.append((key, (
+                f"continuation_kd's label weight psi = epoch / {ramp_text}{jump} is {psi:g} at the last epoch "
+                f"({last}, counting from 0), so psi never reaches 1 (pure cross-entropy): set psi_ramp to at most {last}"
+                f" or psi_until below {last} (Jafari et al. 2022: psi = i/150 over 200 epochs; "
+                f"i/40 and 1 after epoch 20 over 30)")))
+    elif method == "annealing_kd":
+        kd = annealing_kd_epochs(ramp)
+        if last == 0:
+            problems.append(("epochs", "annealing_kd needs at least 2 epochs: one to distil, then one on the labels alone"))
+        elif kd > last:
+            phi = continuation_phi(last, kd, t_max)
+            reach = f"; phi ends at {phi:g}, short of the full teacher" if phi < 1 else ""
+            fix = (f"set psi_ramp to a value from t_max = {t_max} (so that phi reaches 1) to {last}" if t_max <= last
+                   else f"set psi_ramp to at most {last} and t_max to at most psi_ramp")
+            problems.append(("psi_ramp", (
+                f"annealing_kd distils for floor(psi_ramp) = {kd} epochs, then trains on the labels alone (psi = 1); "
+                f"with epochs = {epochs} the run ends before the label phase{reach}: {fix}, or raise epochs above {kd}")))
+        elif continuation_phi(kd - 1, kd, t_max) < 1:
+            phi = continuation_phi(kd - 1, kd, t_max)
+            problems.append(("t_max", (
+                f"annealing_kd lowers T from t_max = {t_max} to 1 over its floor(psi_ramp) = {kd} distillation epochs, "
+                f"by one every max(1, floor({kd} / t_max)) epochs; with t_max > {kd}, phi ends at {phi:g} and never "
+                f"reaches 1 (the full teacher): set t_max to at most {kd}, or psi_ramp to at least {t_max} "
+                f"(and below epochs = {epochs})")))
+    return problems
+
+
 def continuation_kd_loss(
     student: torch.Tensor, teacher: torch.Tensor, labels: torch.Tensor, phi: float, psi: float, margin: float,
     hard: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = F.cross_entropy,
@@ -147,7 +220,7 @@ def _write_atomic(folder: Path, model: nn.Module, summary: dict) -> None:
     os.replace(tmp, folder / "summary.json")
 
 
-@TASKS.register("distillation", accepts=Accepts({"classes", "regression"}))
+@TASKS.register("distillation", accepts=Accepts({"classes", "regression"}), check=schedule_problems)
 def distillation(
     ctx: RunContext,
     *,
@@ -176,6 +249,9 @@ def distillation(
     ``margin`` (m, not stated in the paper; default 0.1 per logit) and ``psi_ramp`` (default 3/4
     of the epochs, the paper's 150 of 200 on CIFAR). annealing_kd (Jafarpour et al. 2021) is the
     same loss with m = 0 and psi a step at ``psi_ramp``: pure annealed distillation, then pure CE.
+    ``psi_until`` (continuation_kd only) sets psi to 1 after that epoch (the paper's GLUE schedule).
+    A schedule that cannot complete within ``epochs`` (phi never reaching 1, or psi never reaching 1:
+    see ``schedule_problems``) is a problem of the spec, reported at its key before anything runs.
     ``teacher_seed`` trains one teacher with that seed for every seed of the sweep (the students'
     seeds vary, the teacher is fixed, as a paper distils from one trained teacher); unset, each
     seed trains its own teacher, so the seeds' spread includes the teacher's."""
@@ -189,7 +265,7 @@ def distillation(
         teacher_config = TrainConfig(teacher_epochs or epochs, teacher_lr or lr, batch_size, weight_decay, momentum, schedule, optimizer)
         teacher_model, teacher_run = _load_or_train_teacher(ctx, teacher, teacher_config, ctx.seed if teacher_seed is None else teacher_seed)
         extra_runs.append(teacher_run)
-    ramp = psi_ramp if psi_ramp is not None else 0.75 * epochs
+    ramp = psi_ramp if psi_ramp is not None else default_psi_ramp(epochs)
 
     student = ctx.build_model(ctx.model).to(ctx.device)
     data = model_inputs(ctx, student)
@@ -215,7 +291,7 @@ def distillation(
         if method == "vanilla_kd":
             return vanilla_kd_loss(logits, target, labels, temperature, alpha)
         if method == "annealing_kd":
-            kd_epochs = max(1, math.floor(ramp))
+            kd_epochs = annealing_kd_epochs(ramp)
             psi = 0.0 if epoch < kd_epochs else 1.0
             return continuation_kd_loss(logits, target, labels, continuation_phi(epoch, kd_epochs, t_max), psi, 0.0, supervised)
         phi = continuation_phi(epoch, epochs, t_max)

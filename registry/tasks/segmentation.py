@@ -15,7 +15,7 @@ from registry.context import RunContext, TaskResult
 from registry.core import TASKS
 from registry.params import Momentum
 from registry.datasets.tensors import Split, TensorData
-from registry.metrics import build_metric
+from registry.metrics import MetricInputError, build_metric, unrankable_message
 from registry.metrics.segmentation import ConfusionStats, SegmentationMetric, confusion_stats
 from registry.targets import Accepts
 from registry.tasks.training import Schedule, TrainConfig, autocast, batches, fit
@@ -23,13 +23,26 @@ from registry.tasks.training import Schedule, TrainConfig, autocast, batches, fi
 
 @torch.no_grad()
 def split_stats(model: nn.Module, split: Split, ctx: RunContext, num_classes: int, batch_size: int) -> ConfusionStats:
-    """Per-image confusion counts of the model's argmax prediction on a split."""
+    """Per-image confusion counts of the model's argmax prediction on a split.
+
+    A pixel whose class scores cannot be ranked (NaN or +inf, or no finite one) raises
+    ``MetricInputError``, as the metrics' own check does (``registry.metrics.check_rankable``): torch's
+    argmax would take a NaN's index as the predicted class."""
     model.eval()
     parts = []
+    checked = 0
     for index in batches(len(split), batch_size, None):
         index = index.to(split.x.device)
         with autocast(ctx):
-            predicted = model(split.x[index]).argmax(dim=1)
+            logits = model(split.x[index])
+        bad = (torch.isnan(logits) | (logits == torch.inf)).any(dim=1) | ~torch.isfinite(logits).any(dim=1)
+        if bad.any():
+            image, *pixel = torch.nonzero(bad)[0].tolist()
+            first = (checked + image, *pixel)  # (image in the split, *pixel)
+            cases = f"pixels of images {checked}..{checked + len(index) - 1}"
+            raise MetricInputError(unrankable_message(int(bad.sum()), bad.numel(), first, cases))
+        checked += len(index)
+        predicted = logits.argmax(dim=1)
         parts.append(confusion_stats(predicted.cpu().numpy(), split.y[index].cpu().numpy(), num_classes))
     return ConfusionStats.concat(parts)
 

@@ -19,6 +19,7 @@ from torch import nn
 
 from registry.context import RunContext
 from registry.datasets.tensors import Split, TensorData
+from registry.metrics import unrankable
 
 Schedule = Literal["cosine", "constant", "step"]
 Optimizer = Literal["sgd", "adam"]
@@ -103,9 +104,11 @@ def test_cases(model: nn.Module, data: TensorData, ctx: RunContext, batch_size: 
 
 
 def validation_accuracy(model: nn.Module, data: TensorData, ctx: RunContext, config: TrainConfig) -> float:
-    """The default checkpoint criterion: accuracy on the validation split."""
+    """The default checkpoint criterion: accuracy on the validation split; a sample whose scores hold
+    NaN or +inf (``registry.metrics.unrankable``) counts as wrong, so a diverged epoch is never kept."""
     scores = predict(model, data.val, ctx, config.eval_batch_size)
-    return float(np.mean(scores.argmax(1) == data.val.y.cpu().numpy()))
+    correct = (scores.argmax(1) == data.val.y.cpu().numpy()) & ~unrankable(scores)
+    return float(np.mean(correct))
 
 
 def fit(

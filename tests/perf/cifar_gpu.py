@@ -80,6 +80,8 @@ def main() -> None:
             sys.executable, "-m", "runners.cli", "run", str(ROOT / "specs/kd/cifar10.yaml"), "--results", str(results),
             "--device", args.device, "--set", f"dataset.params.path={data}", "--set", f"task.params.epochs={args.epochs}",
             "--set", f"task.params.teacher_epochs={args.epochs}", "--set", "seeds=[0]",
+            # a schedule that completes in the few epochs (validation refuses one that cannot)
+            "--set", f"task.params.t_max={args.epochs}", "--set", f"task.params.psi_ramp={max(1, args.epochs - 1)}",
             "--set", "matrix.task\\.params\\.method=[continuation_kd]",
         ]
         start = time.perf_counter()

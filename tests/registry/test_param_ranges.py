@@ -26,8 +26,11 @@ BELOW_0 = math.nextafter(0.0, -1.0)
 BELOW_1 = math.nextafter(1.0, 0.0)
 ABOVE_1 = math.nextafter(1.0, 2.0)
 
-# Parameters an entry requires, given with both values so only the parameter under test differs.
+# Parameters an entry requires, given with both values so only the parameter under test differs; and
+# for distillation a method without a schedule, so that its cross-parameter check (a schedule must fit
+# in the epochs, tests/registry/tasks/test_distillation_schedule.py) leaves single ranges to this table.
 REQUIRED: dict[tuple[str, str], dict[str, Any]] = {
+    ("task", "distillation"): {"method": "student_only"},
     ("dataset", "firecube"): {"path": "cube.zarr"},
     ("dataset", "glue"): {"task": "cola"},
     ("model", "hf_transformer"): {"name": "bert-base-uncased"},

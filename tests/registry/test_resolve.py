@@ -156,7 +156,8 @@ def test_teacher_is_checked_even_when_other_parts_are_wrong(expand_spec, valid_s
 
 def test_a_problem_in_every_matrix_combination_is_reported_once(expand_spec, valid_spec):
     valid_spec["model"]["params"] = {"widht": 8}
-    valid_spec["matrix"] = {"task.params.method": ["student_only", "vanilla_kd", "continuation_kd"], "task.params.epochs": [1, 2]}
+    valid_spec["task"]["params"].update(t_max=2, psi_ramp=1)  # a schedule that completes in 2 or 3 epochs
+    valid_spec["matrix"] = {"task.params.method": ["student_only", "vanilla_kd", "continuation_kd"], "task.params.epochs": [2, 3]}
     valid_spec["seeds"] = [0, 1, 2]
     runs = expand_spec(valid_spec)
     assert len(runs) == 18

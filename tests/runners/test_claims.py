@@ -256,7 +256,9 @@ def test_two_processes_on_one_spec_run_each_run_once(tmp_path):
 @pytest.mark.slow
 def test_two_processes_on_the_digits_spec_train_each_run_once(tmp_path):
     results = tmp_path / "results"
-    quick = ["--set", "task.params.epochs=1", "--set", "task.params.teacher_epochs=1"]
+    # continuation_kd's schedule needs 2 epochs at least (psi = 0 at epoch 0, 1 by the last)
+    quick = ["--set", "task.params.epochs=2", "--set", "task.params.teacher_epochs=1", "--set", "task.params.t_max=2",
+             "--set", "task.params.psi_ramp=1"]
     outputs = _both("run", str(PROJECT / "specs/kd/digits.yaml"), *quick, "--results", str(results))
     ran = Counter(identity for output in outputs for status, identity in RUN_LINE.findall(output) if status == "ok")
     summaries = [re.search(r"(\d+) ran \(0 failed\), (\d+) cached", output) for output in outputs]

@@ -9,7 +9,9 @@ import pytest
 from runners.cli import main
 from tests.conftest import PROJECT
 
-QUICK = ["--set", "task.params.epochs=2", "--set", "task.params.teacher_epochs=2"]
+# two epochs, with a distillation schedule that completes in them (t_max <= epochs, psi = 1 by the last epoch)
+QUICK = ["--set", "task.params.epochs=2", "--set", "task.params.teacher_epochs=2", "--set", "task.params.t_max=2",
+         "--set", "task.params.psi_ramp=1"]
 
 
 @pytest.fixture(scope="module")

@@ -85,7 +85,7 @@ def test_a_failed_run_is_retried_and_an_ok_run_is_cached(tmp_path, misbehaving_t
 
 
 def test_teacher_is_trained_once_and_recorded(tmp_path):
-    spec = digits_spec(teacher={"name": "small_cnn", "params": {"width": 8}}, teacher_epochs=2)
+    spec = digits_spec(teacher={"name": "small_cnn", "params": {"width": 8}}, teacher_epochs=2, t_max=2, psi_ramp=1)  # a schedule 2 epochs hold
     spec["matrix"] = {"task.params.method": ["vanilla_kd", "continuation_kd"]}
     outcome = sweep(tmp_path, spec)
     assert [r.status for r in outcome.ran] == ["ok", "ok"]
@@ -101,7 +101,7 @@ def test_teacher_is_trained_once_and_recorded(tmp_path):
 
 
 def test_methods_differ_but_share_the_teacher(tmp_path):
-    spec = digits_spec(teacher={"name": "small_cnn", "params": {"width": 8}}, teacher_epochs=2, epochs=3)
+    spec = digits_spec(teacher={"name": "small_cnn", "params": {"width": 8}}, teacher_epochs=2, epochs=3, t_max=2, psi_ramp=2)
     spec["matrix"] = {"task.params.method": ["student_only", "vanilla_kd", "annealing_kd", "continuation_kd"]}
     outcome = sweep(tmp_path, spec)
     histories = [tuple(h["loss"] for h in r.info["history"]) for r in outcome.ran]

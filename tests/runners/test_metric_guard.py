@@ -43,8 +43,8 @@ def test_an_exception_is_remembered_and_gives_no_value():
     assert math.isnan(auroc(three_classes, np.array([0, 1, 2, 1])))  # again: the first error is kept
     assert failures and "auroc" in failures and "brier" in failures
     assert failures.message() == (
-        "metric 'auroc' failed: ValueError: binary scores must have shape (N,) or (N, 2); got (4, 3); "
-        "metric 'brier' failed: ValueError: binary scores must have shape (N,) or (N, 2); got (4, 3)"
+        "metric 'auroc' failed: MetricInputError: binary scores must have shape (N,) or (N, 2); got (4, 3); "
+        "metric 'brier' failed: MetricInputError: binary scores must have shape (N,) or (N, 2); got (4, 3)"
     )
     assert "Traceback" in failures.details()
 

@@ -76,7 +76,7 @@ def quiet() -> SweepReporter:
 
 def sweep_spec(tmp_path: Path, name: str = "spec.yaml", **changes) -> Path:
     """Three methods x two seeds sharing one small teacher per seed; one thread per run."""
-    spec = digits_spec(teacher={"name": "small_cnn", "params": {"width": 8}}, teacher_epochs=2)
+    spec = digits_spec(teacher={"name": "small_cnn", "params": {"width": 8}}, teacher_epochs=2, t_max=2, psi_ramp=1)  # a schedule 2 epochs hold
     spec.update(matrix={"task.params.method": ["student_only", "vanilla_kd", "continuation_kd"]}, seeds=[0, 1], resources={"cpus": 1})
     spec.update(changes)
     return write_spec(tmp_path, spec, name)
