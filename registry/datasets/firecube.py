@@ -6,15 +6,18 @@ HakamShams/LOAN; ../shared/papers/firecube_loade.md):
   the 5 static variables plus 10 land-cover fractions over a ``patch`` x ``patch`` neighbourhood; the
   label is ignition at the centre pixel on day t+1; ``doy`` is t's day of year counted on a leap-year
   calendar as the official loader does (``FireCube_dataloader.py``, ``__getitem__``: the days before the
-  month in a leap year plus the day of the month, so March 1 is day 61 in every year);
+  month in a leap year plus the day of the month, so March 1 is day 61 in every year; the official loader
+  takes the date from a sample's file name, and whether that is day t or the ignition day t+1 is not
+  visible in the official code: Podium uses t);
 - splits by the year of ``t``: train before ``val_year``, validation ``val_year``, test ``test_years``;
 - every positive is kept. Negatives come from a **pool**, as the official loader's come from the
   pre-extracted ``negatives_clc`` folder of the published samples (``FireCube_dataloader.py``,
   ``__getpath``): the pool of each year holds ``pool_ratio`` negatives per positive of that year (rounded
   up), pixel-days without an ignition on the next day, drawn stratified by the centre pixel's dominant
   land cover, each stratum in proportion to its share of the candidate pixels (``pool: random`` draws
-  them uniformly, the official ``negative='random'``); ``pool_ratio: null`` puts every candidate
-  pixel-day in the pool (small cubes only);
+  them uniformly, the official ``negative='random'``, whose folder the official loader does not filter
+  by year; here every split keeps to its years); ``pool_ratio: null`` puts every candidate pixel-day in
+  the pool (small cubes only);
 - training draws ``negative_ratio`` negatives per positive uniformly without replacement from the
   training years' pool (the official ``neg_pos_ratio=2`` with ``np.random.choice(..., replace=False)``;
   the pool must hold that many, as the official loader asserts);
@@ -24,7 +27,8 @@ HakamShams/LOAN; ../shared/papers/firecube_loade.md):
   are joined). ``eval_negative_ratio`` = k instead draws k per positive from that pool (the official
   ``neg_pos_ratio_val=k``);
 - min-max scaling per variable with the training samples' minimum and maximum (evaluation values
-  clipped to that range), then missing values set to 0.
+  clipped to that range), then missing values set to 0 (the official loader scales with the published
+  training statistics, ``mean_std_train.json``, unclipped).
 
 The pool's size in the published samples is not stated in the official code (it is whatever the
 extraction on Zenodo holds: at least 2 per positive, since the official training draw of 2 per positive
