@@ -100,11 +100,10 @@ def test_the_pool_is_stratified_by_land_cover(loaded):
             assert np.all(np.abs(counts - share * len(t)) <= 1)  # each stratum's quota, rounded
 
 
-def test_pool_ratio_null_keeps_every_negative(cube_path):
-    if cube_path.suffix != ".zarr":
-        pytest.skip("one format is enough")
-    data = load(cube_path, patch=13, pool_ratio=None)  # a 13x13 patch leaves 2x2 centres: a small "every pixel-day"
-    cube = xr.open_zarr(cube_path)
+def test_pool_ratio_null_keeps_every_negative(tmp_path):
+    path = write_cube(tmp_path / "cube.zarr", "zarr", **SETTINGS)
+    data = load(path, patch=13, pool_ratio=None)  # a 13x13 patch leaves 2x2 centres: a small "every pixel-day"
+    cube = xr.open_zarr(path)
     ignition = cube[LABEL].values > 0
     years = cube["time"].values.astype("datetime64[Y]").astype(int) + 1970
     for split in ("val", "test"):
