@@ -20,7 +20,7 @@ from pydantic import PositiveFloat, PositiveInt
 from scipy.ndimage import gaussian_filter, uniform_filter
 
 from registry.core import DATASETS
-from registry.datasets.firecube import DYNAMIC, LABEL, LANDCOVER, STATIC, FireCubeData, load_firecube
+from registry.datasets.firecube import DYNAMIC, LABEL, LANDCOVER, POOL_RATIO, STATIC, FireCubeData, Pool, load_firecube, protocol_label
 from registry.params import Fraction, NonEmptyTuple, OddInt, Seed
 from registry.targets import Target
 from specs.hashing import stable_hash
@@ -127,12 +127,13 @@ def write_cube(path: Path, fmt: Literal["zarr", "netcdf"], **settings) -> Path:
     return path
 
 
-@DATASETS.register("firecube-synthetic", target=lambda p: Target("classes", 2))
+@DATASETS.register("firecube-synthetic", label=lambda p: protocol_label("firecube-synthetic", p), target=lambda p: Target("classes", 2))
 def firecube_synthetic(
     cache_dir: Path | None = None, *, first_year: int = 2016, last_year: int = 2020, size: PositiveInt = 24,
     fire_rate: Fraction = 0.002, cube_seed: Seed = 0, format: Literal["zarr", "netcdf"] = "zarr",
     window: PositiveInt = 10, patch: OddInt = 9, val_year: int = 2019, test_years: NonEmptyTuple[int] = (2020,),
-    negative_ratio: PositiveFloat = 2.0, eval_negative_ratio: PositiveFloat | None = 10.0, sampling_seed: Seed = 0,
+    negative_ratio: PositiveFloat = 2.0, pool_ratio: PositiveFloat | None = POOL_RATIO, pool: Pool = "landcover",
+    eval_negative_ratio: PositiveFloat | None = None, sampling_seed: Seed = 0,
 ) -> FireCubeData:
     """A small synthetic FireCube-format cube (written once), sampled by the real firecube loader."""
     import tempfile
@@ -143,6 +144,6 @@ def firecube_synthetic(
     if not path.exists():
         write_cube(path, format, **settings)
     return load_firecube(
-        path, cache_dir, window=window, patch=patch, val_year=val_year, test_years=test_years,
-        negative_ratio=negative_ratio, eval_negative_ratio=eval_negative_ratio, sampling_seed=sampling_seed,
+        path, cache_dir, window=window, patch=patch, val_year=val_year, test_years=test_years, negative_ratio=negative_ratio,
+        eval_negative_ratio=eval_negative_ratio, sampling_seed=sampling_seed, pool_ratio=pool_ratio, pool=pool,
     )

@@ -87,7 +87,7 @@ CASES: list[tuple[str, str, str, Any, Any]] = [  # (kind, entry, param, bad valu
         *positive_int("dataset", name, "window"),
         ("dataset", name, "patch", 0, 1), ("dataset", name, "patch", 24, 25),  # odd: the label pixel is the centre
         ("dataset", name, "test_years", [], [2020]),
-        *positive_float("dataset", name, "negative_ratio", "eval_negative_ratio"),
+        *positive_float("dataset", name, "negative_ratio", "pool_ratio", "eval_negative_ratio"),
         *seed("dataset", name, "sampling_seed"))],
     *positive_int("dataset", "firecube-synthetic", "size"), *fraction("dataset", "firecube-synthetic", "fire_rate"),
     *seed("dataset", "firecube-synthetic", "cube_seed"),

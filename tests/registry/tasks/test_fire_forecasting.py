@@ -34,7 +34,9 @@ def run(data, tmp_path, model: Component, seed: int = 0, **params):
 
 
 def test_torch_model_trains_and_reports_every_metric(data, tmp_path):
-    result = run(data, tmp_path, Component(name="loade_cnn", params={"width": 4}), epochs=2, lr=1e-3, batch_size=32)
+    # podium_v1: the official network needs patches of 15 pixels and windows of 8 days; this cube's are 5 and 4
+    model = Component(name="loade_cnn", params={"width": 4, "variant": "podium_v1"})
+    result = run(data, tmp_path, model, epochs=2, lr=1e-3, batch_size=32)
     assert set(result.metrics["test"]) == set(METRICS)
     assert result.info["best_epoch"] in (0, 1) and 0 <= result.info["threshold"] <= 1
     assert result.metrics["test"]["auroc"] > 0.5
