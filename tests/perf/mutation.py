@@ -1,0 +1,162 @@
+"""Mutation testing of the statistics and the metrics: mutmut makes small wrong versions of
+``leaderboard/`` and ``registry/metrics/`` (an operator swapped, a constant moved by one, an
+argument dropped) and runs the tests that cover each; a mutant the tests do not fail "survived".
+
+    .venv/bin/pip install -e '.[mutation]'
+    .venv/bin/python tests/perf/mutation.py [--only 'leaderboard/ranking.py'] [--children 2] [--keep DIR]
+
+It works on a copy of the checkout (``--keep DIR`` keeps it, and a second run there resumes), prints
+how many mutants were made and how each ended, per file, and every survivor with its diff, marked
+as explained when ``tests/perf/mutation_explained.toml`` says why it cannot or need not be killed
+(an equivalent mutant, or one in text shown to a person). Exit 1 when a survivor is unexplained.
+
+Not mutated: lines that raise (their messages are checked by the tests that matter, and a mutated
+message is not a wrong formula) and ``__all__``; the tests run are the fast suite's leaderboard,
+metric and ranking-command tests.
+"""
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+EXPLAINED = Path(__file__).with_name("mutation_explained.toml")
+MUTATED = ["leaderboard/*.py", "registry/metrics/*.py"]
+TESTS = ["tests/leaderboard", "tests/registry/metrics", "tests/runners/test_rank_cases.py", "tests/runners/test_check_cli.py"]
+SETTINGS = """
+[tool.mutmut]
+source_paths = ["leaderboard", "registry"]
+only_mutate = {only}
+also_copy = ["specs", "runners", "reports", "baselines"]
+do_not_mutate_patterns = ['^\\s*raise ', '^__all__']
+# -p no:python_path: the tests must import the mutated copy, not the checkout pytest's pythonpath names
+pytest_add_cli_args = ["-p", "no:python_path", "-p", "no:cacheprovider", "-q", "-m", "not slow and not ray"]
+pytest_add_cli_args_test_selection = {tests}
+"""
+RESULT = re.compile(r"^\s*(?P<name>\S+): (?P<status>.+)$")
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why the survivors matching ``mutant`` (a glob over mutant names) and, when given, whose diff
+    contains ``change``, are not a missing test."""
+
+    mutant: str
+    reason: str
+    change: str = ""
+
+    def covers(self, name: str, diff: str) -> bool:
+        return fnmatch.fnmatchcase(name, self.mutant) and (not self.change or self.change in diff)
+
+
+def explanations() -> list[Explanation]:
+    """The explained survivors, from ``mutation_explained.toml`` ([[survivor]] tables)."""
+    table = tomllib.loads(EXPLAINED.read_text(encoding="utf-8")) if EXPLAINED.exists() else {}
+    return [Explanation(**entry) for entry in table.get("survivor", [])]
+
+
+def prepare(folder: Path, only: list[str]) -> None:
+    """Copy the checkout's files (tracked and untracked, not ignored) into ``folder`` with the mutmut settings."""
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
+                            capture_output=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        source = ROOT / name
+        if source.is_file():
+            target = folder / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    settings = SETTINGS.format(only=_toml_list(only), tests=_toml_list(TESTS))
+    with open(folder / "pyproject.toml", "a", encoding="utf-8") as file:
+        file.write(settings)
+
+
+def _toml_list(items: list[str]) -> str:
+    return "[" + ", ".join(f'"{item}"' for item in items) + "]"
+
+
+def mutmut(folder: Path, *args: str, check: bool = True) -> str:
+    """Run the mutmut beside this interpreter in ``folder``; its standard output."""
+    command = [str(Path(sys.executable).with_name("mutmut")), *args]
+    done = subprocess.run(command, cwd=folder, capture_output=True, text=True)
+    if check and done.returncode != 0:
+        sys.exit(f"mutmut {' '.join(args)} failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
+    return done.stdout
+
+
+def results(folder: Path) -> dict[str, str]:
+    """Every mutant's name and how it ended (killed, survived, no tests, timeout, ...)."""
+    found = (RESULT.match(line) for line in mutmut(folder, "results", "--all", "true").splitlines())
+    return {m["name"]: m["status"].strip() for m in found if m}
+
+
+def source_file(name: str) -> str:
+    """``leaderboard.ranking.x_adjust_p__mutmut_3`` -> ``leaderboard/ranking.py``."""
+    module = name.split(".x")[0] if ".x" in name else name.rsplit(".", 1)[0]
+    parts = module.split(".")
+    while parts and not (ROOT / Path(*parts)).with_suffix(".py").exists():
+        parts.pop()
+    return str(Path(*parts).with_suffix(".py")) if parts else module
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", default=MUTATED, help="globs of the files to mutate (default: %(default)s)")
+    parser.add_argument("--children", type=int, default=2, help="mutants tested at once (default: %(default)s)")
+    parser.add_argument("--keep", type=Path, help="work (and resume) in this folder instead of a temporary one")
+    args = parser.parse_args()
+    if not Path(sys.executable).with_name("mutmut").exists():
+        sys.exit("mutmut is not installed beside this Python: pip install -e '.[mutation]'")
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="podium-mutation-"))
+    if not (folder / "pyproject.toml").exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        prepare(folder, args.only)
+    started = time.perf_counter()
+    mutmut(folder, "run", "--max-children", str(args.children), check=False)
+    seconds = time.perf_counter() - started
+    ended = results(folder)
+    if not ended:
+        sys.exit(f"mutmut made no mutants; its folder is {folder}")
+    known = explanations()
+    survivors = {name: mutmut(folder, "show", name) for name, status in ended.items() if status == "survived"}
+    unexplained = {name: diff for name, diff in survivors.items() if not any(e.covers(name, diff) for e in known)}
+    report(ended, survivors, unexplained, seconds, folder)
+    if args.keep is None:
+        shutil.rmtree(folder, ignore_errors=True)
+    return 1 if unexplained else 0
+
+
+def report(ended: dict[str, str], survivors: dict[str, str], unexplained: dict[str, str], seconds: float, folder: Path) -> None:
+    """Print the totals, the counts per file, and each survivor's diff (unexplained ones first)."""
+    statuses = Counter(ended.values())
+    print(f"{len(ended)} mutants of {', '.join(sorted({source_file(n) for n in ended}))} in {seconds:.0f} s (work folder {folder})")
+    print("  " + ", ".join(f"{status} {n}" for status, n in statuses.most_common()))
+    tested = len(ended) - statuses["no tests"] - statuses["skipped"]
+    killed = statuses["killed"] + statuses["timeout"]
+    print(f"  mutation score {killed / tested:.1%} of {tested} tested; {len(survivors)} survived, "
+          f"{len(survivors) - len(unexplained)} of them explained in {EXPLAINED.name}, {len(unexplained)} unexplained")
+    by_file: dict[str, Counter[str]] = {}
+    for name, status in ended.items():
+        by_file.setdefault(source_file(name), Counter())[status] += 1
+    print("\nper file:")
+    for path, counts in sorted(by_file.items()):
+        print(f"  {path:<36} " + ", ".join(f"{status} {n}" for status, n in counts.most_common()))
+    for title, chosen in (("unexplained survivors", unexplained),
+                          ("explained survivors", {k: v for k, v in survivors.items() if k not in unexplained})):
+        if chosen:
+            print(f"\n{title}:")
+            for name, diff in sorted(chosen.items()):
+                print("\n".join(line for line in diff.splitlines() if line.strip()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
