@@ -277,13 +277,11 @@ def best_threshold(probability: np.ndarray, labels: np.ndarray, metric: str = "f
     probability, positive = _inputs(probability, labels)
     thresholds, tp, predicted = _distinct_threshold_counts(probability, positive)
     n_positive = int(np.count_nonzero(positive))
-    # predicted >= 1 at every candidate, so neither denominator is 0
-    if metric == "f1":
-        value = 2 * tp / (predicted + n_positive)  # 2tp / (2tp + fp + fn)
-    else:
-        value = tp / (predicted + n_positive - tp)  # tp / (tp + fp + fn)
+    # F1 alone decides, for either metric: IoU = F1 / (2 - F1) increases with F1, so it has the same
+    # maximisers. predicted >= 1 at every candidate, so the denominator is never 0.
+    f1 = 2 * tp / (predicted + n_positive)  # 2tp / (2tp + fp + fn)
     # thresholds decrease, and argmax returns the first maximum: the largest maximising threshold
-    return float(thresholds[int(np.argmax(value))])
+    return float(thresholds[int(np.argmax(f1))])
 
 
 __all__ = [

@@ -86,7 +86,7 @@ class MacroF1(ClassificationMetric):
         np.add.at(confusion, index, 1)
         true_positive = np.diag(confusion).astype(float)
         denominator = confusion.sum(axis=0) + confusion.sum(axis=1)  # predicted + actual per class
-        f1 = np.divide(2 * true_positive, denominator, out=np.zeros_like(true_positive), where=denominator > 0)
+        f1 = 2 * true_positive / denominator  # every class of the union is predicted or true: denominator > 0
         return float(f1.mean())
 
 

@@ -133,11 +133,6 @@ def regression_inputs(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarra
     return scores, labels
 
 
-def _undefined(predicted: np.ndarray, gold: np.ndarray) -> bool:
-    """Whether a correlation is undefined: fewer than 2 samples, or either side constant."""
-    return len(gold) < 2 or bool(np.all(predicted == predicted[0])) or bool(np.all(gold == gold[0]))
-
-
 class _Correlation(Metric):
     """A correlation of regression predictions with gold scores (nan where undefined)."""
 
@@ -146,10 +141,11 @@ class _Correlation(Metric):
 
     def __call__(self, scores: np.ndarray, labels: np.ndarray) -> float:
         predicted, gold = regression_inputs(scores, labels)
-        if _undefined(predicted, gold):
+        if len(gold) < 2:  # scipy refuses a single sample
             return float("nan")
         with warnings.catch_warnings():
-            # scipy warns on near-constant input; the value it returns is still the reference one
+            # scipy returns nan for constant input (undefined) and warns, also on near-constant input,
+            # where the value it returns is still the reference one: both warnings are RuntimeWarnings
             warnings.simplefilter("ignore", RuntimeWarning)
             return float(self.correlation(predicted, gold))
 

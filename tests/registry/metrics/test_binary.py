@@ -309,3 +309,11 @@ def test_overall_accuracy_per_sample_is_correctness_at_the_threshold():
 @pytest.mark.parametrize("name", ["auroc", "auprc", "f1", "precision", "recall", "iou"])
 def test_set_level_metrics_have_no_per_sample_value(name):
     assert build_metric(name).per_case(np.array([0.9, 0.2]), np.array([1, 0])) is None
+
+
+def test_per_case_accuracy_predicts_positive_on_the_threshold():
+    # a probability equal to the threshold is a positive prediction, as in the metric itself (p >= t)
+    metric = build_metric("overall_accuracy")
+    probability, labels = np.array([0.5, 0.5, 0.2, 0.9]), np.array([1, 0, 0, 1])
+    np.testing.assert_array_equal(metric.per_case(probability, labels), [1.0, 0.0, 1.0, 1.0])
+    assert metric.per_case(probability, labels).mean() == metric(probability, labels) == 0.75

@@ -12,7 +12,7 @@ from sklearn.metrics import f1_score, matthews_corrcoef
 
 from registry import METRICS, load_all
 from registry.metrics import build_metric
-from registry.metrics.glue import GLUE_TASK_METRICS
+from registry.metrics.glue import GLUE_TASK_METRICS, matthews_from_predictions
 
 SEEDS = [0, 1, 2, 3]
 
@@ -112,6 +112,22 @@ def test_correlations_of_constant_predictions_are_nan():
             assert math.isnan(metric(np.full((4, 1), 2.5), gold))  # constant predictions
             assert math.isnan(metric(gold, np.full(4, 3.0)))  # constant gold scores
             assert math.isnan(metric(np.array([1.0]), np.array([2.0])))  # one sample
+
+
+def test_correlations_of_two_samples_are_plus_or_minus_one():
+    # two points are always on a line: defined (not nan), the sign of the slope
+    for name in ("pearson", "spearman"):
+        metric = build_metric(name)
+        assert metric(np.array([1.0, 2.0]), np.array([0.0, 5.0])) == pytest.approx(1.0)
+        assert metric(np.array([1.0, 2.0]), np.array([5.0, 0.0])) == pytest.approx(-1.0)
+
+
+def test_matthews_from_predictions_takes_column_vectors():
+    # (N, 1) classes, as a tokenizer's label column comes, are read as (N,)
+    labels = np.array([0, 1, 1, 0, 2, 2, 1])
+    predicted = np.array([0, 1, 0, 0, 2, 1, 1])
+    expected = matthews_corrcoef(labels, predicted)
+    assert matthews_from_predictions(predicted[:, None], labels[:, None]) == pytest.approx(expected, abs=1e-12)
 
 
 def test_correlations_reject_bad_inputs():

@@ -271,3 +271,11 @@ def test_stats_are_frozen_int64_copies():
 def test_segmentation_metrics_import_without_torch():
     code = "import sys, registry.metrics.segmentation; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_confusion_stats_of_flat_pixel_lists_and_wide_integers():
+    # (N, pixels) maps are images of one row; uint64 indices (any integer dtype) count as int64 ones
+    predicted, target = random_masks(3, (1, 12), 4, 7)
+    expected = confusion_stats(predicted, target, 4)
+    assert_stats_equal(confusion_stats(predicted[:, 0], target[:, 0], 4), expected)
+    assert_stats_equal(confusion_stats(predicted[:, 0].astype(np.uint64), target[:, 0].astype(np.uint64), 4), expected)
