@@ -343,7 +343,6 @@ def _exact_tails(doubled: np.ndarray, observed: np.ndarray) -> tuple[np.ndarray,
     order = np.argsort(totals, kind="stable")
     start = 0
     while start < len(order):
-        width = int(totals[order[start]]) + 1
         stop = start + 1
         while stop < len(order) and (stop - start + 1) * (int(totals[order[stop]]) + 1) <= EXACT_BLOCK:
             stop += 1

@@ -398,3 +398,38 @@ def test_every_resample_is_ranked_as_the_full_data_is(rules, method):
     cases = np.random.default_rng(1).integers(0, 10, size=(12, 10))
     for r in range(12):
         assert stability.bootstrap_ranks[r].tolist() == rank(values[:, cases[r]], True, method, rules).tolist()
+
+
+def brute_force_signed_rank(d: np.ndarray) -> tuple[float, float]:
+    """(P(V >= v), P(V <= v)) by enumerating every sign pattern of the non-zero differences' mid-ranks."""
+    nonzero = d[~np.isnan(d) & (d != 0)]
+    if len(nonzero) == 0:
+        return 1.0, 1.0
+    ranks = stats.rankdata(np.abs(nonzero))
+    v = ranks[nonzero > 0].sum()
+    signs = np.array(np.meshgrid(*[[0, 1]] * len(ranks))).reshape(len(ranks), -1).T  # 2^n patterns
+    sums = signs @ ranks
+    return float(np.mean(sums >= v - 1e-9)), float(np.mean(sums <= v + 1e-9))
+
+
+@pytest.mark.parametrize("block", [None, 40], ids=["one block", "many blocks"])
+def test_exact_p_values_of_many_rows_at_once_match_enumeration(block, monkeypatch):
+    """Rows with different lengths, ties, zeros and missing cases in one call, each against the
+    enumeration of its 2^n sign patterns; with a tiny block the rows are spread over several blocks."""
+    if block is not None:
+        monkeypatch.setattr("leaderboard.ranking.EXACT_BLOCK", block)
+    rng = np.random.default_rng(3)
+    rows = []
+    for n in [1, 1, 2, 3, 5, 7, 9, 11]:
+        row = np.full(11, np.nan)
+        row[:n] = rng.choice([-3.0, -2.0, -1.0, 0.0, 1.0, 1.0, 2.0, 2.5], size=n)  # ties and zeros
+        rows.append(row)
+    rows.append(np.r_[[1.0], np.full(10, np.nan)])  # one positive difference: P(V >= 1) = 1/2
+    rows.append(np.zeros(11))  # nothing but zeros: no evidence either way
+    d = np.array(rows)
+    greater, less = signed_rank_p(d, "exact")
+    expected = np.array([brute_force_signed_rank(row) for row in d])
+    np.testing.assert_allclose(greater, expected[:, 0], rtol=1e-12)
+    np.testing.assert_allclose(less, expected[:, 1], rtol=1e-12)
+    assert greater[-2] == 0.5 and less[-2] == 1.0
+    assert [p[0] for p in signed_rank_p(np.array([1.0]), "exact")] == [0.5, 1.0]  # a single case of a single pair
