@@ -177,7 +177,7 @@ class AUROC(BinaryMetric):
         _, inverse, counts = np.unique(probability, return_inverse=True, return_counts=True)
         # group g holds ranks start+1 .. start+count (1-based), average start + (count + 1) / 2
         average_rank = (np.cumsum(counts) - counts) + (counts + 1) / 2.0
-        rank_sum = float(np.sum(average_rank[inverse.reshape(-1)[positive]]))
+        rank_sum = float(np.sum(average_rank[inverse[positive]]))  # probability is (N,), so inverse is too
         u = rank_sum - n_positive * (n_positive + 1) / 2.0
         return float(u / (n_positive * n_negative))
 

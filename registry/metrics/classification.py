@@ -99,8 +99,7 @@ class BalancedAccuracy(ClassificationMetric):
 
     def value(self, scores: np.ndarray, labels: np.ndarray) -> float:
         predicted = np.argmax(scores, axis=1)
-        _, index = np.unique(labels, return_inverse=True)
-        index = index.reshape(-1)
+        _, index = np.unique(labels, return_inverse=True)  # (N,), as the checked labels are
         hits = np.bincount(index, weights=(predicted == labels).astype(float))
         support = np.bincount(index)  # every class here occurs in labels, so support > 0
         return float(np.mean(hits / support))

@@ -82,8 +82,7 @@ def matthews_from_predictions(predicted: np.ndarray, labels: np.ndarray) -> floa
     if len(predicted) != len(labels):
         raise MetricInputError(f"{len(labels)} labels for {len(predicted)} predictions")
     require_samples(len(labels))
-    classes, index = np.unique(np.concatenate([labels, predicted]), return_inverse=True)
-    index = index.reshape(-1)
+    classes, index = np.unique(np.concatenate([labels, predicted]), return_inverse=True)  # (2N,) as its input
     true_index, predicted_index = index[: len(labels)], index[len(labels):]
     true_count = np.bincount(true_index, minlength=len(classes)).astype(np.float64)
     predicted_count = np.bincount(predicted_index, minlength=len(classes)).astype(np.float64)

@@ -6,9 +6,11 @@ argument dropped) and runs the tests that cover each; a mutant the tests do not 
     .venv/bin/python tests/perf/mutation.py [--only 'leaderboard/ranking.py'] [--children 2] [--keep DIR]
 
 It works on a copy of the checkout (``--keep DIR`` keeps it, and a second run there resumes), prints
-how many mutants were made and how each ended, per file, and every survivor with its diff, marked
-as explained when ``tests/perf/mutation_explained.toml`` says why it cannot or need not be killed
-(an equivalent mutant, or one in text shown to a person). Exit 1 when a survivor is unexplained.
+how many mutants were made and how each ended, per file, and every survivor of a formula with its
+diff. ``tests/perf/mutation_explained.toml`` says which functions compute no number (text for a
+person, storage, file reading: ``[[not_formula]]``) and why each remaining survivor of a formula is
+equivalent (``[[equivalent]]``: no input can tell it from the original). Exit 1 when a survivor of a
+formula is unexplained, or a formula's mutant has no test at all.
 
 Not mutated: lines that raise (their messages are checked by the tests that matter, and a mutated
 message is not a wrong formula) and ``__all__``; the tests run are the fast suite's leaderboard,
@@ -48,21 +50,25 @@ RESULT = re.compile(r"^\s*(?P<name>\S+): (?P<status>.+)$")
 
 @dataclass(frozen=True)
 class Explanation:
-    """Why the survivors matching ``mutant`` (a glob over mutant names) and, when given, whose diff
-    contains ``change``, are not a missing test."""
+    """Why the survivors matching ``mutant`` (a glob over mutant names such as
+    ``leaderboard.ranking.x_adjust_p__mutmut_*``) and, when given, whose diff contains ``change``,
+    are not a missing test."""
 
     mutant: str
     reason: str
     change: str = ""
 
     def covers(self, name: str, diff: str) -> bool:
-        return fnmatch.fnmatchcase(name, self.mutant) and (not self.change or self.change in diff)
+        added = "\n".join(line for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++"))
+        return fnmatch.fnmatchcase(name, self.mutant) and (not self.change or self.change in added)
 
 
-def explanations() -> list[Explanation]:
-    """The explained survivors, from ``mutation_explained.toml`` ([[survivor]] tables)."""
+def explanations() -> tuple[list[Explanation], list[Explanation]]:
+    """The functions that compute no number (``[[not_formula]]``) and the equivalent mutants of
+    formulas (``[[equivalent]]``), from ``mutation_explained.toml``."""
     table = tomllib.loads(EXPLAINED.read_text(encoding="utf-8")) if EXPLAINED.exists() else {}
-    return [Explanation(**entry) for entry in table.get("survivor", [])]
+    return ([Explanation(**entry) for entry in table.get("not_formula", [])],
+            [Explanation(**entry) for entry in table.get("equivalent", [])])
 
 
 def prepare(folder: Path, only: list[str]) -> None:
@@ -126,37 +132,43 @@ def main() -> int:
     ended = results(folder)
     if not ended:
         sys.exit(f"mutmut made no mutants; its folder is {folder}")
-    known = explanations()
-    survivors = {name: mutmut(folder, "show", name) for name, status in ended.items() if status == "survived"}
-    unexplained = {name: diff for name, diff in survivors.items() if not any(e.covers(name, diff) for e in known)}
-    report(ended, survivors, unexplained, seconds, folder)
+    not_formula, equivalent = explanations()
+    formula = {name: status for name, status in ended.items() if not any(e.covers(name, "") for e in not_formula)}
+    survivors = {name: mutmut(folder, "show", name) for name, status in formula.items() if status == "survived"}
+    untested = sorted(name for name, status in formula.items() if status == "no tests")
+    unexplained = {name: diff for name, diff in survivors.items() if not any(e.covers(name, diff) for e in equivalent)}
+    report(ended, formula, survivors, unexplained, untested, seconds, folder)
     if args.keep is None:
         shutil.rmtree(folder, ignore_errors=True)
-    return 1 if unexplained else 0
+    return 1 if unexplained or untested else 0
 
 
-def report(ended: dict[str, str], survivors: dict[str, str], unexplained: dict[str, str], seconds: float, folder: Path) -> None:
-    """Print the totals, the counts per file, and each survivor's diff (unexplained ones first)."""
-    statuses = Counter(ended.values())
+def report(ended: dict[str, str], formula: dict[str, str], survivors: dict[str, str], unexplained: dict[str, str],
+           untested: list[str], seconds: float, folder: Path) -> None:
+    """Print the totals, the counts per file, and each survivor of a formula with its diff (unexplained ones first)."""
     print(f"{len(ended)} mutants of {', '.join(sorted({source_file(n) for n in ended}))} in {seconds:.0f} s (work folder {folder})")
-    print("  " + ", ".join(f"{status} {n}" for status, n in statuses.most_common()))
-    tested = len(ended) - statuses["no tests"] - statuses["skipped"]
-    killed = statuses["killed"] + statuses["timeout"]
-    print(f"  mutation score {killed / tested:.1%} of {tested} tested; {len(survivors)} survived, "
-          f"{len(survivors) - len(unexplained)} of them explained in {EXPLAINED.name}, {len(unexplained)} unexplained")
+    for title, chosen in (("all", ended), ("formulas", formula)):
+        statuses = Counter(chosen.values())
+        tested = len(chosen) - statuses["no tests"] - statuses["skipped"]
+        killed = statuses["killed"] + statuses["timeout"]
+        print(f"  {title}: {len(chosen)} mutants, " + ", ".join(f"{status} {n}" for status, n in statuses.most_common())
+              + (f"; mutation score {killed / tested:.1%} of {tested} tested" if tested else ""))
+    print(f"  survivors of formulas: {len(survivors)}, {len(survivors) - len(unexplained)} explained as equivalent in "
+          f"{EXPLAINED.name}, {len(unexplained)} unexplained; formula mutants without a test: {len(untested)}")
     by_file: dict[str, Counter[str]] = {}
     for name, status in ended.items():
-        by_file.setdefault(source_file(name), Counter())[status] += 1
+        by_file.setdefault(source_file(name), Counter())[status if name in formula else f"{status} (not a formula)"] += 1
     print("\nper file:")
     for path, counts in sorted(by_file.items()):
         print(f"  {path:<36} " + ", ".join(f"{status} {n}" for status, n in counts.most_common()))
-    for title, chosen in (("unexplained survivors", unexplained),
-                          ("explained survivors", {k: v for k, v in survivors.items() if k not in unexplained})):
+    if untested:
+        print("\nformula mutants no test runs:\n  " + "\n  ".join(untested))
+    for title, chosen in (("unexplained survivors of formulas", unexplained),
+                          ("equivalent survivors", {k: v for k, v in survivors.items() if k not in unexplained})):
         if chosen:
             print(f"\n{title}:")
             for name, diff in sorted(chosen.items()):
                 print("\n".join(line for line in diff.splitlines() if line.strip()))
-
 
 if __name__ == "__main__":
     sys.exit(main())
