@@ -538,10 +538,9 @@ def most_resamples(n_algorithms: int, n_cases: int) -> int:
     """The most resamples ``BOOTSTRAP_BYTES`` hold for this many algorithms and cases."""
     cells = n_algorithms * n_cases
     chunk = max(1, CHUNK_VALUES // max(1, cells))
-    most = max(0, (BOOTSTRAP_BYTES // 8 - chunk * cells) // max(1, n_cases + n_algorithms))
-    if most < chunk:  # fewer resamples than a chunk: they are ranked all at once
-        most = BOOTSTRAP_BYTES // 8 // max(1, n_cases + n_algorithms + cells)
-    return most
+    # with at least a chunk of resamples the chunk's values are a fixed cost; fewer than a chunk fit only
+    # when one chunk's values nearly fill the bound (2**27 cells), where this gives 0 or 1 too few
+    return max(0, (BOOTSTRAP_BYTES // 8 - chunk * cells) // (n_cases + n_algorithms))
 
 
 def bootstrap(values: np.ndarray, higher_is_better: bool, method: Method = "mean", resamples: int = 1000, seed: int = 0,

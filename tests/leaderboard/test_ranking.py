@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 from leaderboard.ranking import (
-    aggregate_then_rank, bootstrap, consensus, fill_missing, rank, rank_then_aggregate, significant_wins,
+    aggregate_then_rank, bootstrap, consensus, fill_missing, rank, rank_then_aggregate, scores, significant_wins,
 )
 
 # three algorithms x five cases (higher is better)
@@ -192,3 +192,34 @@ def test_vectorised_kendall_tau_is_scipys_with_ties_and_undefined_rankings():
         rows = np.vstack([rng.integers(1, 4, (200, n)), np.ones((1, n), dtype=int)])  # ties, and a row that ties everyone
         expected = np.array([stats.kendalltau(full, row).statistic for row in rows])
         np.testing.assert_allclose(kendall_tau_b(full, rows), expected, equal_nan=True)
+
+
+def test_scores_of_each_method_by_hand():
+    """challengeR's aggregate column: mean or median value, mean per-case rank, share of significant wins."""
+    values = np.array([[1.0, 2.0, 9.0, 0.0], [3.0, 3.0, 3.0, 3.0], [0.0, 5.0, 5.0, 4.0]])
+    np.testing.assert_allclose(scores(values, True, "mean"), [3.0, 3.0, 3.5])
+    np.testing.assert_allclose(scores(values, True, "median"), [1.5, 3.0, 4.5])  # the median differs from the mean here
+    # per case (higher better, ties share the mean rank): (2, 1, 3), (3, 2, 1), (1, 3, 2), (3, 2, 1)
+    np.testing.assert_allclose(scores(values, True, "rank_then_mean"), [9 / 4, 2.0, 7 / 4])
+    # ten cases where A beats B and C, and B beats C, each by a margin on every case: exact one-sided
+    # p = 1/1024 per pair, significant after Holm; wins 2, 1, 0 of the A - 1 = 2 others
+    base = np.arange(10.0)
+    clear = np.stack([base + 20, base + 10, base])
+    np.testing.assert_allclose(scores(clear, True, "test"), [1.0, 0.5, 0.0])
+
+
+def test_consensus_ties_follow_the_rule_given():
+    # mean ranks 1.5, 1.5, 3: the two tied algorithms share the best rank (min) or the worst (max)
+    rankings = [np.array([1.0, 2.0, 3.0]), np.array([2.0, 1.0, 3.0])]
+    assert consensus(rankings).tolist() == consensus(rankings, ties="min").tolist() == [1, 1, 3]
+    assert consensus(rankings, ties="max").tolist() == [2, 2, 3]
+
+
+@pytest.mark.parametrize("algorithms, cases", [(3, 40), (1, 1), (2, 1), (50, 10_000), (1_000, 100_000), (7, 3_000_000), (2, 2**21)])
+def test_most_resamples_is_the_largest_count_within_the_memory_bound(algorithms, cases):
+    # small tables rank a chunk of resamples at once; for tables of more than CHUNK_VALUES cells a chunk is one resample
+    from leaderboard.ranking import BOOTSTRAP_BYTES, bootstrap_bytes, most_resamples
+
+    most = most_resamples(algorithms, cases)
+    assert isinstance(most, int) and most >= 1
+    assert bootstrap_bytes(algorithms, cases, most) <= BOOTSTRAP_BYTES < bootstrap_bytes(algorithms, cases, most + 1)
