@@ -37,3 +37,20 @@ def test_glue_average_per_seed_then_over_seeds(store, record):
 def test_no_glue_runs_no_average(store, record):
     store.ingest([(record("m", "x", 0, metrics={"test": {"accuracy": 0.5}}), 1.0)])
     assert not leaderboard(store)["dataset"].str.startswith("glue-average").any()
+
+
+def test_configurations_that_differ_beyond_the_task_are_averaged_apart(store, record):
+    # the same model and method with two widths, and with another dataset parameter: three GLUE entries,
+    # each the mean of its own two tasks (only dataset.params.task and the metric list may differ within one)
+    runs = []
+    for hidden, length, scores in ((16, 128, (0.6, 0.2)), (64, 128, (0.9, 0.6)), (16, 64, (0.5, 0.1))):
+        for task, value in zip(("sst2", "rte"), scores):
+            dataset = {"name": "glue", "params": {"task": task, "max_length": length}}
+            runs.append(record("bert", "full", 0, metrics={"test": {"accuracy": value}}, params={"hidden": hidden}, track="peft",
+                               task="finetune", dataset=f"glue-{task}", dataset_spec=dataset, spec_name="peft-glue",
+                               run_id=f"{task}-{hidden}-{length}"))
+    store.ingest((r, 1.0) for r in runs)
+    board = leaderboard(store, track="peft")
+    average = board[board["dataset"] == "glue-average-2tasks"]
+    assert sorted(average["mean"].round(6).tolist()) == [0.3, 0.4, 0.75]
+    assert (average["n"] == 1).all() and average["entry"].nunique() == 3

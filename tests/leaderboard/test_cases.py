@@ -54,3 +54,15 @@ def test_the_consensus_over_tasks_is_the_mean_rank_ranked():
     assert table["rank"].tolist() == [1, 2, 3]
     assert table["mean rank"].tolist() == pytest.approx([1.5, 2.0, 2.5])
     assert table.index.tolist() == [0, 1, 2]
+
+
+def test_empty_directions_are_not_declarations():
+    # a parquet export's direction column holds None or NaN where a row leaves it out
+    frame = pd.DataFrame({"task": ["t"] * 4, "case": ["c1", "c2", "c1", "c2"], "algorithm": ["A", "A", "B", "B"],
+                          "value": [1.0, 2.0, 3.0, 4.0], "direction": ["lower", None, float("nan"), "lower"]})
+    (task,) = tasks_of(frame)
+    assert task.higher_is_better is False
+    # --direction for a task whose column is empty everywhere: the option decides
+    frame["direction"] = [None, float("nan"), None, None]
+    assert [t.higher_is_better for t in tasks_of(frame, "lower")] == [False]
+    assert [t.higher_is_better for t in tasks_of(frame, "higher")] == [True]

@@ -223,3 +223,30 @@ def test_most_resamples_is_the_largest_count_within_the_memory_bound(algorithms,
     most = most_resamples(algorithms, cases)
     assert isinstance(most, int) and most >= 1
     assert bootstrap_bytes(algorithms, cases, most) <= BOOTSTRAP_BYTES < bootstrap_bytes(algorithms, cases, most + 1)
+
+
+def test_challenge_boards_are_sorted_skip_single_algorithm_datasets_and_keep_the_metric_direction(store):
+    """Per (task, dataset) in name order; a dataset with one algorithm has no ranking and is skipped, the
+    others still come; a lower-is-better metric ranks the smallest error first."""
+    from leaderboard.challenge import challenge_boards
+    from leaderboard.ranking import CHALLENGER
+    from tests.leaderboard.conftest import make_record
+
+    rng = np.random.default_rng(1)
+    records = []
+    for dataset, models in (("z", {"mlp": 0.1, "cnn": 0.4}), ("a", {"mlp": 0.2}), ("b", {"mlp": 0.5, "cnn": 0.05})):
+        for model, rate in models.items():
+            errors = (rng.random(30) * rate).tolist()  # per-image error rates
+            record = make_record(model, "student_only", 0, metrics={"test": {"error": float(np.mean(errors))}}, dataset=dataset,
+                                 higher_is_better={"error": False})
+            records.append(record.model_copy(update={"cases": {"error": errors}}))
+    store.ingest((r, 1.0) for r in records)
+    boards = challenge_boards(store, "kd", "error", "median", resamples=30, rules=CHALLENGER)
+    assert [(b.task, b.dataset) for b in boards] == [("distillation", "b"), ("distillation", "z")]
+    assert all(not b.higher_is_better and b.ranked_by == "median" and b.rules == CHALLENGER for b in boards)
+    best = {b.dataset: b.algorithms[int(np.argmin(b.stability.ranks))].model for b in boards}
+    assert best == {"b": "cnn", "z": "mlp"}  # the fewer errors, the better
+    default = challenge_boards(store, "kd", "error")[0]
+    assert default.ranked_by == "mean" and default.stability.bootstrap_ranks.shape[0] == 1000
+    np.testing.assert_array_equal(default.stability.bootstrap_ranks,
+                                  challenge_boards(store, "kd", "error", "mean", 1000, 0)[0].stability.bootstrap_ranks)
