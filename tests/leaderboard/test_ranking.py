@@ -1,6 +1,8 @@
 """Challenge ranking methods and their stability, on hand-made cases with known answers."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -250,3 +252,20 @@ def test_challenge_boards_are_sorted_skip_single_algorithm_datasets_and_keep_the
     assert default.ranked_by == "mean" and default.stability.bootstrap_ranks.shape[0] == 1000
     np.testing.assert_array_equal(default.stability.bootstrap_ranks,
                                   challenge_boards(store, "kd", "error", "mean", 1000, 0)[0].stability.bootstrap_ranks)
+
+
+def test_tau_summary_is_the_median_and_percentile_interval_of_the_resampled_taus():
+    from leaderboard.ranking import Stability
+
+    taus = np.array([0.2, 0.4, 0.5, 0.6, 0.9, 1.0, np.nan, 0.3, 0.7, 0.8])  # a nan: a resample that tied everyone
+    stability = Stability(np.array([1, 2]), np.ones((10, 2)), taus)
+    finite = taus[~np.isnan(taus)]
+    assert stability.tau_summary() == pytest.approx((np.median(finite), *np.percentile(finite, [2.5, 97.5])))
+    assert stability.tau_summary(0.8) == pytest.approx((np.median(finite), *np.percentile(finite, [10, 90])))
+    assert stability.tau_summary(0.8)[1] > stability.tau_summary()[1]  # a narrower interval at a lower level
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # undefined is said, not warned about
+        assert np.isnan(Stability(np.array([1, 2]), np.ones((3, 2)), np.full(3, np.nan)).tau_summary()).all()
+    unresampled = Stability.unresampled(np.array([2.0, 1.0]), "only 1 test case")
+    assert unresampled.kendall_tau.shape == (0,) and unresampled.bootstrap_ranks.shape == (0, 2)
+    assert np.isnan(unresampled.tau_summary()).all() and unresampled.ranks.tolist() == [2, 1]
