@@ -1,6 +1,8 @@
 """Challenge ranking methods and their stability, on hand-made cases with known answers."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -192,3 +194,14 @@ def test_vectorised_kendall_tau_is_scipys_with_ties_and_undefined_rankings():
         rows = np.vstack([rng.integers(1, 4, (200, n)), np.ones((1, n), dtype=int)])  # ties, and a row that ties everyone
         expected = np.array([stats.kendalltau(full, row).statistic for row in rows])
         np.testing.assert_allclose(kendall_tau_b(full, rows), expected, equal_nan=True)
+
+
+def test_kendall_tau_b_by_hand_where_tau_c_differs():
+    """Ranks 1 2 3 4 against 1 1 2 2, worked by hand: of the 6 pairs, 4 concordant, 0 discordant and
+    2 tied only in the second ranking. tau-b = 4 / sqrt(6 x 4) = 0.8165; tau-c (Stuart's) would be
+    2 x 4 / (4^2 (2 - 1) / 2) = 1, and tau-a 4 / 6."""
+    from leaderboard.ranking import kendall_tau_b
+
+    assert kendall_tau_b(np.array([1, 2, 3, 4]), np.array([[1, 1, 2, 2]])).tolist() == pytest.approx([4 / math.sqrt(24)])
+    assert stats.kendalltau([1, 2, 3, 4], [1, 1, 2, 2]).statistic == pytest.approx(4 / math.sqrt(24))
+    assert stats.kendalltau([1, 2, 3, 4], [1, 1, 2, 2], variant="c").statistic == pytest.approx(1.0)
