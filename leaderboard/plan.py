@@ -3,9 +3,9 @@
 
 The plan speaks about the gate's own rules (``leaderboard.regression``, one function chooses them
 for both). A row the gate judges by a fixed tolerance (``--tolerance``, the spec's ``check:``, fewer
-than two seeds, no seed variance (planned as the baseline's: on one CPU a rerun repeats it), timings)
-has no test to plan: the tolerance decides whatever the
-seeds, and the plan says which change fails. A row the gate tests gets the power of its one-sided
+than two seeds, no seed variance (planned as the baseline's: on one CPU a rerun repeats it),
+timings) has no test to plan: the tolerance decides whatever the seeds, and the plan says which
+change fails. A row the gate tests gets the power of its one-sided
 Welch t-test:
 
 - the seeds' standard deviation is the baseline row's (ddof 1), pooled with the current results'
@@ -213,7 +213,8 @@ def plan(
     tested = sum(rule == "welch" for *_, rule in chosen)
     level = alpha / max(1, tested)
     planned = [_row(old, new, tolerance, rule, level, target, difference) for old, new, tolerance, rule in chosen]
-    return Plan(sorted(planned, key=lambda row: (*row.key[:3], *row.shown, row.key[3], row.key[4])), alpha, target, tested, difference, pooled=current is not None)
+    planned.sort(key=lambda row: (*row.key[:3], *row.shown, row.key[3], row.key[4]))  # as `podium check` orders its rows
+    return Plan(planned, alpha, target, tested, difference, pooled=current is not None)
 
 
 def _row(old: BaselineRow, new: BaselineRow | None, tolerance: Tolerance | None, rule: str, level: float, target: float,
@@ -276,7 +277,9 @@ def _cells(row: RowPlan, result: Plan) -> dict[str, str]:
         cells["detectable"] = "" if row.allowed is None else f"no test: worse by > {row.allowed:.3g} fails"
     if result.difference is not None:
         cells["difference"] = f"{row.difference:.3g}"
-        if row.tested:
+        if row.tested and not row.difference:
+            cells["seeds needed"] = "no change to detect"  # rel:R of a zero mean
+        elif row.tested:
             cells["seeds needed"] = f"> {MOST_SEEDS}" if row.needed is None else str(row.needed)
         elif row.allowed is not None:
             cells["seeds needed"] = "no test: " + ("fails" if row.fails() else "passes")
@@ -317,7 +320,7 @@ def _json(result: Plan) -> dict[str, object]:
             "level": result.level if row.tested else None, "detectable": number(row.detectable), "allowed": number(row.allowed),
             "difference": number(row.difference), "seeds_needed": row.needed, "fails": row.fails(),
         })
-        if row.tested and row.difference is not None and row.needed is None:
+        if row.tested and row.difference and row.needed is None:
             rows[-1]["seeds_needed_more_than"] = MOST_SEEDS
     return {"alpha": result.alpha, "power": result.power, "tested": result.tested, "level": result.level,
             "difference": None if result.difference is None else str(result.difference), "most_seeds": MOST_SEEDS, "rows": rows}

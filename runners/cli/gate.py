@@ -87,14 +87,18 @@ def check(baseline_file: str, results: str | None, track: str | None, fmt: str, 
     "podium plan --baseline baselines/kd-digits.json --difference rel:0.01 --power 0.9 --format md > plan.md",
 ))
 @click.option("--baseline", "baseline_file", required=True, metavar="FILE", help="a baseline written by `podium baseline save`")
-@click.option("--difference", default=None, metavar="D|rel:R", help="also tell the seeds per side that detect a worsening of D (absolute) or R x the baseline mean")
-@click.option("--power", "target", type=float, default=None, help="the probability of detecting it (default 0.8)")
+@click.option("--difference", default=None, metavar="D|rel:R",
+              help="also tell the seeds per side that detect a worsening of D (absolute) or R x the baseline mean")
+@click.option("--power", "target", type=float, default=None, help="the probability of detecting a difference, for both numbers (default 0.8)")
 @click.option("--alpha", type=float, default=None, help="level of the gate's one-sided Welch t-test, as `podium check --alpha` (default 0.05)")
 @click.option("--results", default=None, metavar="DIR",
-              help="also read the current runs here: their seeds and their spec's check tolerances, as `podium check` would (default: none; the baseline's seeds on both sides)")
+              help="also read the current runs here: their seeds and their spec's check tolerances, as `podium check` would "
+                   "(default: none; the baseline's seeds on both sides)")
 @click.option("--track", default=None, help="only this track (default: the baseline's)")
-@click.option("--format", "fmt", type=click.Choice(["table", "md", "json"]), default="table", show_default=True, help="md: for a pull-request comment")
-@click.option("--tolerance", "tolerances", multiple=True, metavar="METRIC=abs:A|rel:R", help="a fixed tolerance for a metric, as `podium check --tolerance`; repeatable")
+@click.option("--format", "fmt", type=click.Choice(["table", "md", "json"]), default="table", show_default=True,
+              help="md: for a pull-request comment")
+@click.option("--tolerance", "tolerances", multiple=True, metavar="METRIC=abs:A|rel:R",
+              help="a fixed tolerance for a metric, as `podium check --tolerance`; repeatable")
 @click.option("--timings", is_flag=True, help="also plan each entry's duration_s, as `podium check --timings`")
 def plan(baseline_file: str, difference: str | None, target: float | None, alpha: float | None, results: str | None, track: str | None,
          fmt: str, tolerances: tuple[str, ...], timings: bool) -> int:

@@ -120,6 +120,9 @@ def test_a_difference_asks_for_seeds_per_side_and_tolerance_rows_say_whether_it_
     assert relative["one", "accuracy"].fails() is False  # 0.009 <= 0.018
     assert by_row(plan(saved, difference=Difference(1e-7)))["c1", "accuracy"].needed is None  # more than MOST_SEEDS
     assert MOST_SEEDS == 10**6
+    centred = plan(baseline(row([-0.01, 0.0, 0.01], metric="margin")), difference=Difference(0.1, relative=True))
+    assert centred.rows[0].difference == 0 and centred.rows[0].needed is None and "no change to detect" in render(centred)
+    assert "seeds_needed_more_than" not in json.loads(render(centred, "json"))["rows"][0]
 
 
 def test_command_line_tolerances_and_the_results_spec_checks_override_the_test():
