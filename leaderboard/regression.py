@@ -312,11 +312,7 @@ def check(
             row = old or new
             compared[key] = Comparison(key, row.shown, row.higher_is_better, _values(old), _values(new), "", "new" if old is None else "missing")
             continue
-        tolerance, source = _chosen(key, current.checks, tolerances)
-        if tolerance is None and min(len(old.values), len(new.values)) < 2:
-            tolerance, source = FEW_SEEDS, "default: < 2 seeds"
-        elif tolerance is None and np.ptp(_values(old)) == 0 and np.ptp(_values(new)) == 0:
-            tolerance, source = FEW_SEEDS, "default: no seed variance"
+        tolerance, source = rule_for(old, new, current.checks, tolerances)
         if tolerance is None:
             tested.append((old, new))
         else:
@@ -328,6 +324,33 @@ def check(
 
 def _values(row: BaselineRow | None) -> tuple[float, ...]:
     return () if row is None else tuple(row.values[seed] for seed in sorted(row.values))
+
+
+def rule_for(old: BaselineRow, new: BaselineRow, checks: dict[Key, Tolerance], tolerances: dict[str, Tolerance]) -> tuple[Tolerance | None, str]:
+    """The fixed tolerance that judges a row present on both sides and where it came from, or (None, "")
+    when the Welch t-test does (the module's rules; ``podium plan`` asks the same question)."""
+    tolerance, source = _chosen(old.key, checks, tolerances)
+    if tolerance is None and min(len(old.values), len(new.values)) < 2:
+        return FEW_SEEDS, "default: < 2 seeds"
+    if tolerance is None and np.ptp(_values(old)) == 0 and np.ptp(_values(new)) == 0:
+        return FEW_SEEDS, "default: no seed variance"
+    return tolerance, source
+
+
+def rule_text(tolerance: Tolerance, source: str) -> str:
+    """A tolerance as the check's table shows it: ``abs 0.01 (spec)``."""
+    rule = f"abs {tolerance.abs:g}" if tolerance.abs is not None else f"rel {tolerance.rel:g}"
+    return f"{rule} ({source})"
+
+
+def allowance(tolerance: Tolerance, baseline_mean: float) -> float:
+    """How much worse than the baseline mean a row may get under ``tolerance``."""
+    return tolerance.abs if tolerance.abs is not None else tolerance.rel * abs(baseline_mean)
+
+
+def beyond(change: float, allowed: float, reference: float) -> bool:
+    """Whether a change of the mean exceeds ``allowed``: a change of exactly the tolerance does not, float round-off aside."""
+    return change > allowed + 1e-9 * max(allowed, reference) + 1e-12
 
 
 def _chosen(key: Key, checks: dict[Key, Tolerance], tolerances: dict[str, Tolerance]) -> tuple[Tolerance | None, str]:
@@ -352,12 +375,10 @@ def _worse_by(old: BaselineRow, new: BaselineRow) -> float:
 def _fixed(old: BaselineRow, new: BaselineRow, tolerance: Tolerance, source: str) -> Comparison:
     """Judge by a fixed tolerance on the means."""
     reference = abs(float(np.mean(_values(old))))
-    allowed = tolerance.abs if tolerance.abs is not None else tolerance.rel * reference
+    allowed = allowance(tolerance, reference)
     worse = _worse_by(old, new)
-    slack = 1e-9 * max(allowed, reference) + 1e-12  # a change of exactly the tolerance passes, float round-off aside
-    verdict: Verdict = "regressed" if worse > allowed + slack else "improved" if -worse > allowed + slack else "ok"
-    rule = f"abs {tolerance.abs:g}" if tolerance.abs is not None else f"rel {tolerance.rel:g}"
-    return Comparison(old.key, new.shown, old.higher_is_better, _values(old), _values(new), f"{rule} ({source})", verdict)
+    verdict: Verdict = "regressed" if beyond(worse, allowed, reference) else "improved" if beyond(-worse, allowed, reference) else "ok"
+    return Comparison(old.key, new.shown, old.higher_is_better, _values(old), _values(new), rule_text(tolerance, source), verdict)
 
 
 def _tested(pairs: list[tuple[BaselineRow, BaselineRow]], alpha: float) -> list[Comparison]:

@@ -1,5 +1,5 @@
 """The ``podium`` command (Click): validate, list, run, leaderboard, rank, report, runs, export,
-import, baseline, check.
+import, baseline, check, plan.
 
 Exit codes (DESIGN.md, "Errors"): 0 all done; 1 some run failed (the others ran and were stored),
 or ``check`` found a regression; 2 the spec or the command line is wrong and nothing ran. Every

@@ -1,4 +1,4 @@
-"""``podium baseline save`` and ``podium check``: the regression gate of a CI pipeline."""
+"""``podium baseline save``, ``podium check`` and ``podium plan``: the regression gate of a CI pipeline and its seeds."""
 from __future__ import annotations
 
 import sys
@@ -82,4 +82,51 @@ def check(baseline_file: str, results: str | None, track: str | None, fmt: str, 
     return EXIT_OK if result.passed else EXIT_FAILED
 
 
-COMMANDS = [baseline, check]
+@click.command(epilog=examples(
+    "podium plan --baseline baselines/kd-digits.json",
+    "podium plan --baseline baselines/kd-digits.json --difference rel:0.01 --power 0.9 --format md > plan.md",
+))
+@click.option("--baseline", "baseline_file", required=True, metavar="FILE", help="a baseline written by `podium baseline save`")
+@click.option("--difference", default=None, metavar="D|rel:R",
+              help="also tell the seeds per side that detect a worsening of D (absolute) or R x the baseline mean")
+@click.option("--power", "target", type=float, default=None, help="the probability of detecting a difference, for both numbers (default 0.8)")
+@click.option("--alpha", type=float, default=None, help="level of the gate's one-sided Welch t-test, as `podium check --alpha` (default 0.05)")
+@click.option("--results", default=None, metavar="DIR",
+              help="also read the current runs here: their seeds and their spec's check tolerances, as `podium check` would "
+                   "(default: none; the baseline's seeds on both sides)")
+@click.option("--track", default=None, help="only this track (default: the baseline's)")
+@click.option("--format", "fmt", type=click.Choice(["table", "md", "json"]), default="table", show_default=True,
+              help="md: for a pull-request comment")
+@click.option("--tolerance", "tolerances", multiple=True, metavar="METRIC=abs:A|rel:R",
+              help="a fixed tolerance for a metric, as `podium check --tolerance`; repeatable")
+@click.option("--timings", is_flag=True, help="also plan each entry's duration_s, as `podium check --timings`")
+def plan(baseline_file: str, difference: str | None, target: float | None, alpha: float | None, results: str | None, track: str | None,
+         fmt: str, tolerances: tuple[str, ...], timings: bool) -> int:
+    """Tell per baseline row the smallest worsening `podium check` detects with its seeds, and the seeds a given one needs."""
+    from leaderboard.plan import DEFAULT_POWER, PlanError, parse_difference, render
+    from leaderboard.plan import plan as planned
+    from leaderboard.regression import DEFAULT_ALPHA, BaselineError, ToleranceError, parse_tolerance, read_baseline, snapshot
+
+    try:
+        saved = read_baseline(baseline_file)
+        rules = dict(parse_tolerance(text) for text in tolerances)
+        change = None if difference is None else parse_difference(difference)
+    except (BaselineError, ToleranceError, PlanError) as err:
+        raise UsageError(str(err)) from None
+    track = track or saved.track
+    if track is not None and not any(row.track == track for row in saved.rows):
+        raise UsageError(f"{baseline_file}: no rows of track {track!r} (tracks: {', '.join(sorted({r.track for r in saved.rows}))})")
+    current = None
+    if results is not None:
+        with open_store(results) as store:
+            current = snapshot(store, track, saved.split)
+    try:
+        result = planned(saved, current, tolerances=rules, alpha=DEFAULT_ALPHA if alpha is None else alpha,
+                         target=DEFAULT_POWER if target is None else target, difference=change, timings=timings, track=track)
+    except (ToleranceError, PlanError) as err:
+        raise UsageError(str(err)) from None
+    print(render(result, fmt))
+    return EXIT_OK
+
+
+COMMANDS = [baseline, check, plan]

@@ -1,6 +1,7 @@
 """Challenge ranking methods and their stability, on hand-made cases with known answers."""
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -269,3 +270,14 @@ def test_tau_summary_is_the_median_and_percentile_interval_of_the_resampled_taus
     unresampled = Stability.unresampled(np.array([2.0, 1.0]), "only 1 test case")
     assert unresampled.kendall_tau.shape == (0,) and unresampled.bootstrap_ranks.shape == (0, 2)
     assert np.isnan(unresampled.tau_summary()).all() and unresampled.ranks.tolist() == [2, 1]
+
+
+def test_kendall_tau_b_by_hand_where_tau_c_differs():
+    """Ranks 1 2 3 4 against 1 1 2 2, worked by hand: of the 6 pairs, 4 concordant, 0 discordant and
+    2 tied only in the second ranking. tau-b = 4 / sqrt(6 x 4) = 0.8165; tau-c (Stuart's) would be
+    2 x 4 / (4^2 (2 - 1) / 2) = 1, and tau-a 4 / 6."""
+    from leaderboard.ranking import kendall_tau_b
+
+    assert kendall_tau_b(np.array([1, 2, 3, 4]), np.array([[1, 1, 2, 2]])).tolist() == pytest.approx([4 / math.sqrt(24)])
+    assert stats.kendalltau([1, 2, 3, 4], [1, 1, 2, 2]).statistic == pytest.approx(4 / math.sqrt(24))
+    assert stats.kendalltau([1, 2, 3, 4], [1, 1, 2, 2], variant="c").statistic == pytest.approx(1.0)

@@ -3,6 +3,7 @@ import itertools
 import json
 
 import pytest
+from scipy import stats
 
 from leaderboard.regression import (
     DURATION,
@@ -145,6 +146,24 @@ def test_p_values_are_adjusted_over_all_tested_rows(tmp_path):
     steady = [entry([0.5, 0.6, 0.7], model=f"m{i}") for i in range(19)]
     result = gate(tmp_path, [entry(before), *steady], [entry(after), *steady])
     assert result.passed and result.count("ok") == 20
+
+
+# Unequal variances and seed counts, where Welch's and Student's t-tests disagree. The one-sided
+# p-values that the current mean is lower, scipy.stats.ttest_ind(current, baseline, alternative="less"):
+TIGHT_MANY, LOOSE_FEW = [0.900, 0.901, 0.899, 0.900, 0.902, 0.898], [0.80, 0.86]  # Welch .1288 (ok); Student .0013 would regress
+LOOSE_MANY, TIGHT_FEW = [0.80, 0.95, 0.85, 0.90, 0.82, 0.93, 0.88, 0.87], [0.825, 0.83, 0.835]  # Welch .0216 (regressed); Student .0891
+
+
+@pytest.mark.parametrize("before, after, verdict, welch, student", [
+    (TIGHT_MANY, LOOSE_FEW, "ok", 0.1288, 0.0013), (LOOSE_MANY, TIGHT_FEW, "regressed", 0.0216, 0.0891),
+], ids=["student-would-regress", "student-would-pass"])
+def test_the_default_test_is_welchs_where_students_would_decide_otherwise(tmp_path, before, after, verdict, welch, student):
+    assert stats.ttest_ind(after, before, equal_var=False, alternative="less").pvalue == pytest.approx(welch, abs=1e-4)
+    assert stats.ttest_ind(after, before, equal_var=True, alternative="less").pvalue == pytest.approx(student, abs=1e-4)
+    result = gate(tmp_path, [entry(before)], [entry(after)])
+    assert verdicts(result) == {ROW: verdict}
+    assert result.rows[0].rule == f"welch p={welch:.2g} vs 0.05 (BH over 1)"
+    assert [len(result.rows[0].baseline), len(result.rows[0].current)] == [len(before), len(after)]
 
 
 def test_timings_are_checked_only_when_asked(tmp_path):

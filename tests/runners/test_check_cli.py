@@ -116,6 +116,22 @@ def test_bad_options_exit_2(saved, capsys, args, message):
     assert message in capsys.readouterr().err
 
 
+def test_welchs_test_decides_where_students_would_not(tmp_path, capsys):
+    """Baseline and current results with unequal seed counts and variances (p-values in
+    tests/leaderboard/test_regression.py, from scipy): six tight seeds against two loose ones 0.07 lower
+    pass (Welch p .13; Student's .0013 would fail the build); eight loose seeds against three tight
+    ones 0.045 lower fail (Welch p .022; Student's .089 would pass)."""
+    from tests.leaderboard.test_regression import LOOSE_FEW, LOOSE_MANY, TIGHT_FEW, TIGHT_MANY
+
+    for name, before, after, code, says in [("a", TIGHT_MANY, LOOSE_FEW, 0, "welch p=0.13 vs 0.05 (BH over 4)"),
+                                            ("b", LOOSE_MANY, TIGHT_FEW, 1, f"regressed: {ROW}: 0.875 -> 0.83 (welch p=0.022 vs 0.05 (BH over 4))")]:
+        baseline = tmp_path / name / "baseline.json"
+        assert main(["baseline", "save", "--results", str(write_results(tmp_path / name / "before", accuracy=before)), "--out", str(baseline)]) == 0
+        assert run_check("--baseline", baseline, "--results", write_results(tmp_path / name / "after", accuracy=after)) == code
+        out = capsys.readouterr().out
+        assert says in out and f" {len(before)}/{len(after)} " in out
+
+
 def test_saving_without_results_exits_2(tmp_path, capsys):
     (tmp_path / "empty" / "runs").mkdir(parents=True)
     assert main(["baseline", "save", "--results", str(tmp_path / "empty"), "--out", str(tmp_path / "b.json")]) == 2
