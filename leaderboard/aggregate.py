@@ -127,9 +127,10 @@ def name_pooled(frame: pd.DataFrame, fields: list[str]) -> None:
     """Give pooled rows (``fields`` of ``GROUPINGS``) their entry, ``pooled:<hash of the field values>``
     (the same wherever those values are, e.g. one model and method on several datasets), and their
     label, the values joined by spaces."""
-    names = [frame["spec_name" if f == "spec" else f].astype(str) for f in fields]
-    frame["label"] = [" ".join(parts) for parts in zip(*names)] if len(frame) else []
-    frame["entry"] = ["pooled:" + stable_hash(list(parts), 12) for parts in zip(*names)] if len(frame) else []
+    names = list(zip(*(frame["spec_name" if f == "spec" else f].astype(str) for f in fields)))
+    hashed = {parts: "pooled:" + stable_hash(list(parts), 12) for parts in set(names)}  # once per row of values, not per row
+    frame["label"] = [" ".join(parts) for parts in names]
+    frame["entry"] = [hashed[parts] for parts in names]
 
 
 def _intervals(board: pd.DataFrame, confidence: float) -> pd.DataFrame:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from leaderboard.aggregate import check_grouping, entry_sql, name_pooled
+from leaderboard.filters import Filters
 from leaderboard.ranking import ONE_CASE, PODIUM, Method, MissingValues, Rules, Stability, TooFewCases, bootstrap, consensus, rank, tidy
 from leaderboard.store import Store
 
@@ -103,17 +104,8 @@ def challenge_boards(
     spec, model, method) pools configurations; ``GroupingError`` names an unknown field;
     ``MissingValues`` when a board has missing results the rules refuse."""
     fields = check_grouping(group_by)
-    cases = store.query(
-        f"""
-        SELECT r.task, r.dataset, {entry_sql(fields)}, count(DISTINCT r.config_id) AS configs, k.case_id, avg(k.value) AS value
-        FROM runs r JOIN cases k USING (run_id) LEFT JOIN configs c USING (config_id)
-        WHERE r.status = 'ok' AND r.track = ? AND k.metric = ? AND NOT coalesce(r.reference, false)
-        GROUP BY ALL
-        """,
-        [track, metric],
-    )
-    if fields and not cases.empty:
-        name_pooled(cases, fields)
+    cases = case_values(store, Filters(track=track, metrics=(metric,)), fields)
+    cases = cases[cases["metric"] == metric]  # not its per-class parts
     direction = store.con.execute("SELECT higher_is_better FROM metric_info WHERE metric = ?", [metric]).fetchone()
     higher = True if direction is None else bool(direction[0])
     boards = []
@@ -132,6 +124,28 @@ def challenge_boards(
             raise MissingValues(f"{task} / {dataset} / {metric}: {err}") from None
         boards.append(Board(task, dataset, algorithms, values, higher, stability, tuple(fields), method, rules))
     return boards
+
+
+def case_values(store: Store, filters: Filters, fields: Sequence[str] = ()) -> pd.DataFrame:
+    """The per-case values of the competing runs ``filters`` keep (successful, not references): one
+    row per (track, task, dataset, metric, entry, case_id), its value the mean over the entry's runs
+    (its seeds; every pooled run with ``fields``), with the entry's label, model, method, spec_name
+    and configs as ``leaderboard.aggregate.entry_sql`` names them. Challenge rankings and the
+    significance of board ties read the store here."""
+    where, params = filters.runs_sql()
+    metrics, metric_params = filters.metrics_sql("k.metric")
+    cases = store.query(
+        f"""
+        SELECT r.track, r.task, r.dataset, k.metric, {entry_sql(list(fields))}, count(DISTINCT r.config_id) AS configs, k.case_id, avg(k.value) AS value
+        FROM runs r JOIN cases k USING (run_id) LEFT JOIN configs c USING (config_id)
+        WHERE r.status = 'ok' AND NOT coalesce(r.reference, false) {where} {metrics}
+        GROUP BY ALL
+        """,
+        [*params, *metric_params],
+    )
+    if fields and not cases.empty:
+        name_pooled(cases, list(fields))
+    return cases
 
 
 def consensus_table(boards: list[tuple[str, Board]]) -> pd.DataFrame:
