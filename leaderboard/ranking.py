@@ -370,34 +370,42 @@ def _exact_tails(doubled: np.ndarray, observed: np.ndarray) -> tuple[np.ndarray,
     return at_most, at_least
 
 
-def _signed_ranks(d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The signed-rank statistic of each row of ``d`` (zeros and NaN dropped): (n, V, sum over tied
-    groups of t^3 - t, twice the mid-ranks of the kept differences, 0 for the dropped ones).
+def _signed_ranks(d: np.ndarray, ranks: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """The signed-rank statistic of each row of ``d`` (zeros and NaN dropped): (n, V, the sum over
+    tied groups of t^3 - t, and with ``ranks`` twice the mid-ranks of the kept differences in
+    ascending order, 0 for the dropped ones).
 
     One sort per row instead of three ``rankdata`` calls: a non-negative float orders as its bits,
-    so each |d| becomes an unsigned key with the difference's sign in its lowest bit; the sorted
-    keys give the tie groups (equal |d|) and which members are positive."""
+    so each |d| becomes an unsigned key with the difference's sign in its lowest bit; in the sorted
+    keys each run of equal |d| is a tie group, whose members share the mid-rank start + (t + 1) / 2."""
     keep = ~np.isnan(d) & (d != 0)
     bits = np.abs(np.where(keep, d, 0.0)).view(np.uint64)
     key = (bits << np.uint64(1)) | (d > 0).astype(np.uint64)
-    key[~keep] = np.iinfo(np.uint64).max  # dropped ones sort last, in a group of their own
+    dropped = np.iinfo(np.uint64).max
+    key[~keep] = dropped  # dropped ones sort last, in a group of their own
     key.sort(axis=1)
-    n = keep.sum(axis=1)
-    width = d.shape[1]
-    position = np.arange(width)
-    kept = position < n[:, None]
-    value = key >> np.uint64(1)
-    first = np.ones(d.shape, dtype=bool)
-    first[:, 1:] = value[:, 1:] != value[:, :-1]  # each tie group's first member
-    last = np.ones(d.shape, dtype=bool)
-    last[:, :-1] = first[:, 1:]
-    start = np.maximum.accumulate(np.where(first, position, 0), axis=1)
-    end = np.minimum.accumulate(np.where(last, position, width)[:, ::-1], axis=1)[:, ::-1]
-    doubled = np.where(kept, start + end + 2, 0)  # 2 x the mid-rank (start + 1 + end + 1) / 2
-    v = np.where(kept & (key & np.uint64(1)).astype(bool), doubled, 0).sum(axis=1) / 2
-    size = (end - start + 1).astype(float)
-    tied = np.where(kept & first, size**3 - size, 0.0).sum(axis=1)
-    return n.astype(float), v, tied, doubled
+    rows, width = d.shape
+    flat = key.ravel()
+    value = flat >> np.uint64(1)
+    first = np.ones(flat.shape, dtype=bool)
+    first[1:] = value[1:] != value[:-1]
+    first[::width] = True  # every row starts a group
+    n = keep.sum(axis=1).astype(float)
+    if not ranks and (first | (flat == dropped)).all():  # no ties: the ranks are 1, 2, ... in order
+        positive = ((flat & np.uint64(1)) == 1) & (flat != dropped)
+        return n, (positive.reshape(rows, width) * np.arange(1.0, width + 1)).sum(axis=1), np.zeros(rows), None
+    starts = np.flatnonzero(first)
+    size = np.diff(np.append(starts, flat.size))
+    positive = np.add.reduceat((flat & np.uint64(1)).astype(np.int64), starts)
+    kept = flat[starts] != dropped
+    row, place = np.divmod(starts, width)
+    doubled = 2 * place + size + 1  # twice the group's mid-rank
+    v = np.bincount(row[kept], weights=(positive * doubled)[kept], minlength=rows) / 2
+    t = size.astype(float)
+    tied = np.bincount(row[kept], weights=(t**3 - t)[kept], minlength=rows)
+    if not ranks:
+        return n, v, tied, None
+    return n, v, tied, np.repeat(np.where(kept, doubled, 0), size).reshape(rows, width)
 
 
 def signed_rank_p(differences: np.ndarray, method: str = "auto") -> tuple[np.ndarray, np.ndarray]:
@@ -424,13 +432,14 @@ def signed_rank_p(differences: np.ndarray, method: str = "auto") -> tuple[np.nda
     step = max(1, SIGNED_RANK_BLOCK // d.shape[1])
     for start in range(0, len(d), step):
         rows = slice(start, start + step)
-        n[rows], v[rows], tied[rows], doubled = _signed_ranks(d[rows])
+        n[rows], v[rows], tied[rows], _ = _signed_ranks(d[rows])
         if method == "exact":
             exact[rows] = True
         elif method == "auto":  # R's wilcox.test(exact = NULL): exact below 50 non-zero differences, without ties or zeros
             exact[rows] = (n[rows] < EXACT_BELOW) & (tied[rows] == 0) & ~(d[rows] == 0).any(axis=1)
         if exact[rows].any():
-            exact_ranks.append(np.sort(doubled[exact[rows]], axis=1))
+            doubled = _signed_ranks(d[rows][exact[rows]], ranks=True)[3]
+            exact_ranks.append(np.sort(doubled, axis=1))
     greater, less = np.ones(len(d)), np.ones(len(d))
     if (~exact).any():
         rows = ~exact
