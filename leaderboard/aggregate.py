@@ -1,5 +1,6 @@
 """Leaderboards: per board (track, task, dataset, metric) and entry, the mean over seeds, its standard
-deviation, n, a 95% interval, the rank, and whether the entry can be told apart from the leader.
+deviation, n, a 95% interval and the rank. Which entries a test cannot tell apart (``tied``,
+``tied_with``) is ``leaderboard.significance``'s, over these rows.
 
 An entry is one configuration: the runs whose resolved specs differ only in the seed (``config_id``).
 Pooling configurations into coarser rows (``group_by=["model", "method"]``) is something a caller
@@ -11,8 +12,8 @@ keeps its coverage and keeps it centred on the mean it reports; no transformatio
 seed at the bound (accuracy 1.0) needs no special case. References (a distillation teacher,
 published rows) stand on their boards unranked and are never a board's leader.
 
-The statistics come from one DuckDB query per call; intervals, ranks and ties are vectorised over
-its result.
+The statistics come from one DuckDB query per call; intervals and ranks are vectorised over its
+result.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from specs.hashing import stable_hash
 BOARD = ["track", "task", "dataset", "metric"]
 LEADERBOARD_COLUMNS = [
     *BOARD, "entry", "label", "spec_name", "model", "method", "reference", "configs", "mean", "std", "n", "ci_low", "ci_high",
-    "rank", "tied", "higher_is_better", "failed", "citation",
+    "rank", "higher_is_better", "failed", "citation",
 ]
 INTERVAL = "95% CI: Student t over seeds, clipped to the metric's range"
 GROUPINGS = {"spec": "spec_name", "model": "model", "method": "method"}  # --group-by fields -> run columns
@@ -127,9 +128,10 @@ def name_pooled(frame: pd.DataFrame, fields: list[str]) -> None:
     """Give pooled rows (``fields`` of ``GROUPINGS``) their entry, ``pooled:<hash of the field values>``
     (the same wherever those values are, e.g. one model and method on several datasets), and their
     label, the values joined by spaces."""
-    names = [frame["spec_name" if f == "spec" else f].astype(str) for f in fields]
-    frame["label"] = [" ".join(parts) for parts in zip(*names)] if len(frame) else []
-    frame["entry"] = ["pooled:" + stable_hash(list(parts), 12) for parts in zip(*names)] if len(frame) else []
+    names = list(zip(*(frame["spec_name" if f == "spec" else f].astype(str) for f in fields)))
+    hashed = {parts: "pooled:" + stable_hash(list(parts), 12) for parts in set(names)}  # once per row of values, not per row
+    frame["label"] = [" ".join(parts) for parts in names]
+    frame["entry"] = [hashed[parts] for parts in names]
 
 
 def _intervals(board: pd.DataFrame, confidence: float) -> pd.DataFrame:
@@ -154,8 +156,7 @@ def _intervals(board: pd.DataFrame, confidence: float) -> pd.DataFrame:
 
 def _ranked(board: pd.DataFrame) -> pd.DataFrame:
     """Rank 1 is the best competitor of each board, following the metric's direction (ties share the
-    best rank); references get no rank. ``tied``: a competitor below the leader whose interval
-    overlaps the leader's (their seeds cannot tell them apart)."""
+    best rank); references get no rank."""
     board["reference"] = board["reference"].fillna(False).astype(bool)
     board["higher_is_better"] = board["higher_is_better"].astype(bool)
     signed = board["mean"].where(board["higher_is_better"], -board["mean"])
@@ -163,12 +164,6 @@ def _ranked(board: pd.DataFrame) -> pd.DataFrame:
     ranks = signed[competing].groupby([board.loc[competing, c] for c in BOARD]).rank(method="min", ascending=False)
     board["rank"] = pd.Series(pd.NA, index=board.index, dtype="Int64")
     board.loc[competing, "rank"] = ranks.astype(int)
-    leader = board["rank"].eq(1).fillna(False).to_numpy(dtype=bool)
-    groups = [board[c] for c in BOARD]
-    leader_low = board["ci_low"].where(leader).groupby(groups).transform("min")
-    leader_high = board["ci_high"].where(leader).groupby(groups).transform("max")
-    overlaps = (board["ci_low"] <= leader_high) & (board["ci_high"] >= leader_low)
-    board["tied"] = (competing & ~pd.Series(leader, index=board.index) & overlaps).astype(bool)
     return board
 
 

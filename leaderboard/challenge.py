@@ -15,7 +15,8 @@ from typing import NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
-from leaderboard.aggregate import check_grouping, entry_sql, name_pooled
+from leaderboard.aggregate import GROUPINGS, check_grouping, entry_sql, name_pooled
+from leaderboard.filters import Filters
 from leaderboard.ranking import ONE_CASE, PODIUM, Method, MissingValues, Rules, Stability, TooFewCases, bootstrap, consensus, rank, tidy
 from leaderboard.store import Store
 
@@ -103,35 +104,92 @@ def challenge_boards(
     spec, model, method) pools configurations; ``GroupingError`` names an unknown field;
     ``MissingValues`` when a board has missing results the rules refuse."""
     fields = check_grouping(group_by)
-    cases = store.query(
-        f"""
-        SELECT r.task, r.dataset, {entry_sql(fields)}, count(DISTINCT r.config_id) AS configs, k.case_id, avg(k.value) AS value
-        FROM runs r JOIN cases k USING (run_id) LEFT JOIN configs c USING (config_id)
-        WHERE r.status = 'ok' AND r.track = ? AND k.metric = ? AND NOT coalesce(r.reference, false)
-        GROUP BY ALL
-        """,
-        [track, metric],
-    )
-    if fields and not cases.empty:
-        name_pooled(cases, fields)
+    cases = case_values(store, Filters(track=track, metrics=(metric,)), fields)
+    entries = cases.entries[cases.entries["metric"] == metric]  # not its per-class parts
     direction = store.con.execute("SELECT higher_is_better FROM metric_info WHERE metric = ?", [metric]).fetchone()
     higher = True if direction is None else bool(direction[0])
     boards = []
-    for (task, dataset), rows in cases.groupby(["task", "dataset"], sort=True):
-        rows = rows.assign(label=rows["label"].fillna(rows["entry"]))
-        matrix = rows.pivot_table(index="entry", columns="case_id", values="value")  # missing cases -> NaN
-        if len(matrix) < 2:
+    for (task, dataset), rows in entries.groupby(["task", "dataset"], sort=True):
+        if len(rows) < 2:
             continue
-        about = rows.groupby("entry").agg(label=("label", "first"), model=("model", "first"), method=("method", "first"), configs=("configs", "max"))
-        algorithms = [Algorithm(str(a.label), str(a.model), str(a.method), str(entry), int(a.configs))
-                      for entry, a in about.loc[matrix.index].iterrows()]
-        values = matrix.to_numpy(float)
+        rows = rows.assign(label=rows["label"].fillna(rows["entry"])).sort_values("entry")
+        algorithms = [Algorithm(str(a.label), str(a.model), str(a.method), str(a.entry), int(a.configs)) for a in rows.itertuples(index=False)]
+        values = cases.matrix(rows["id"])
         try:
             stability = stability_of(values, higher, method, resamples, seed, rules)
         except MissingValues as err:
             raise MissingValues(f"{task} / {dataset} / {metric}: {err}") from None
         boards.append(Board(task, dataset, algorithms, values, higher, stability, tuple(fields), method, rules))
     return boards
+
+
+@dataclass(frozen=True)
+class CaseValues:
+    """The per-case values of a store's competing entries. ``entries``: one row per (track, task,
+    dataset, metric, entry) with the entry's label, model, method, spec_name, configs and ``id``;
+    ``ids``, ``cases``, ``values``: one per (entry, case), sorted by id then case, the value the
+    mean over the entry's runs (its seeds; every pooled run of a pooled row)."""
+
+    entries: pd.DataFrame
+    ids: np.ndarray
+    cases: np.ndarray
+    values: np.ndarray
+
+    def matrix(self, ids: Sequence[int]) -> np.ndarray:
+        """The (len(ids) x cases) values of these entries, over the cases any of them has; NaN where one lacks a case."""
+        wanted = np.asarray(ids, dtype=np.int64)
+        starts, ends = np.searchsorted(self.ids, wanted, "left"), np.searchsorted(self.ids, wanted, "right")
+        take = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)]) if len(wanted) else np.empty(0, dtype=np.int64)
+        case_ids, column = np.unique(self.cases[take], return_inverse=True)
+        matrix = np.full((len(wanted), len(case_ids)), np.nan)
+        matrix[np.repeat(np.arange(len(wanted)), ends - starts), column] = self.values[take]
+        return matrix
+
+
+def case_values(store: Store, filters: Filters, fields: Sequence[str] = ()) -> CaseValues:
+    """The per-case values of the competing runs ``filters`` keep (successful, not references), per
+    entry as ``leaderboard.aggregate.entry_sql`` makes them (``fields``: pooled). Challenge rankings
+    and the significance of board ties read the store here.
+
+    Two queries: the entries (small), and the values as numbers only, each run numbered by the same
+    dense rank of (track, task, dataset, metric, entry key) as its entry, so no text is fetched or
+    grouped per case."""
+    fields = list(fields)
+    where, params = filters.runs_sql()
+    metrics, metric_params = filters.metrics_sql("k.metric")
+    keys = ["entry"] if not fields else ["spec_name" if f == "spec" else f for f in fields]
+    key_order = "r.config_id" if not fields else ", ".join(f"coalesce(r.{GROUPINGS[f]}, '')" for f in fields)  # the keys, per run
+    order = ", ".join(["track", "task", "dataset", "metric", *keys])
+    runs = f"r.status = 'ok' AND NOT coalesce(r.reference, false) {where}"
+    entries = store.query(
+        f"""
+        SELECT *, dense_rank() OVER (ORDER BY {order}) - 1 AS id FROM (
+            SELECT r.track, r.task, r.dataset, k.metric, {entry_sql(fields)}, count(DISTINCT r.config_id) AS configs
+            FROM runs r JOIN (SELECT DISTINCT run_id, metric FROM cases k WHERE true {metrics}) k USING (run_id)
+            LEFT JOIN configs c USING (config_id)
+            WHERE {runs}
+            GROUP BY ALL
+        ) ORDER BY id
+        """,
+        [*metric_params, *params],
+    )
+    values = store.con.execute(
+        f"""
+        WITH kept AS (
+            SELECT r.*, k.metric FROM runs r JOIN (SELECT DISTINCT run_id, metric FROM cases k WHERE true {metrics}) k USING (run_id)
+            WHERE {runs}
+        ), numbered AS (
+            SELECT run_id, metric, dense_rank() OVER (ORDER BY track, task, dataset, metric, {key_order}) - 1 AS id FROM kept r
+        )
+        SELECT n.id, k.case_id, avg(k.value) AS value FROM cases k JOIN numbered n USING (run_id, metric)
+        GROUP BY ALL ORDER BY ALL
+        """,
+        [*metric_params, *params],
+    ).fetchnumpy()
+    if fields and not entries.empty:
+        name_pooled(entries, fields)
+    return CaseValues(entries, np.asarray(values["id"], dtype=np.int64), np.asarray(values["case_id"], dtype=np.int64),
+                      np.asarray(values["value"], dtype=float))
 
 
 def consensus_table(boards: list[tuple[str, Board]]) -> pd.DataFrame:

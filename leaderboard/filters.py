@@ -36,6 +36,13 @@ class Filters:
             params += list(self.tags)
         return "".join(f" AND {c}" for c in conditions), params
 
+    def metrics_sql(self, column: str) -> tuple[str, list]:
+        """``AND ...`` keeping the metric names in ``column`` that ``keeps_metric`` keeps, and its parameters."""
+        if not self.metrics:
+            return "", []
+        marks = ", ".join("?" * len(self.metrics))
+        return f" AND ({column} IN ({marks}) OR split_part({column}, '/', 1) IN ({marks}))", [*self.metrics, *self.metrics]
+
     def keeps_metric(self, metric: pd.Series) -> pd.Series:
         """Which metric names pass (a per-class ``seg_iou/cell`` passes with ``seg_iou``)."""
         if not self.metrics:

@@ -326,6 +326,7 @@ def adjust_p(p: np.ndarray, method: str) -> np.ndarray:
 
 
 EXACT_BLOCK = 2**22  # distribution cells computed at once by the exact test (32 MB)
+SIGNED_RANK_BLOCK = 2**20  # differences ranked at once (8 MB a copy): blocks of rows stay in cache
 
 
 def _exact_tails(doubled: np.ndarray, observed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -368,6 +369,44 @@ def _exact_tails(doubled: np.ndarray, observed: np.ndarray) -> tuple[np.ndarray,
     return at_most, at_least
 
 
+def _signed_ranks(d: np.ndarray, ranks: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """The signed-rank statistic of each row of ``d`` (zeros and NaN dropped): (n, V, the sum over
+    tied groups of t^3 - t, and with ``ranks`` twice the mid-ranks of the kept differences in
+    ascending order, 0 for the dropped ones).
+
+    One sort per row instead of three ``rankdata`` calls: a non-negative float orders as its bits,
+    so each |d| becomes an unsigned key with the difference's sign in its lowest bit; in the sorted
+    keys each run of equal |d| is a tie group, whose members share the mid-rank start + (t + 1) / 2."""
+    keep = ~np.isnan(d) & (d != 0)
+    bits = np.abs(np.where(keep, d, 0.0)).view(np.uint64)
+    key = (bits << np.uint64(1)) | (d > 0).astype(np.uint64)
+    dropped = np.iinfo(np.uint64).max
+    key[~keep] = dropped  # dropped ones sort last, in a group of their own
+    key.sort(axis=1)
+    rows, width = d.shape
+    flat = key.ravel()
+    value = flat >> np.uint64(1)
+    first = np.ones(flat.shape, dtype=bool)
+    first[1:] = value[1:] != value[:-1]
+    first[::width] = True  # every row starts a group
+    n = keep.sum(axis=1).astype(float)
+    if not ranks and (first | (flat == dropped)).all():  # no ties: the ranks are 1, 2, ... in order
+        positive = ((flat & np.uint64(1)) == 1) & (flat != dropped)
+        return n, (positive.reshape(rows, width) * np.arange(1.0, width + 1)).sum(axis=1), np.zeros(rows), None
+    starts = np.flatnonzero(first)
+    size = np.diff(np.append(starts, flat.size))
+    positive = np.add.reduceat((flat & np.uint64(1)).astype(np.int64), starts)
+    kept = flat[starts] != dropped
+    row, place = np.divmod(starts, width)
+    doubled = 2 * place + size + 1  # twice the group's mid-rank
+    v = np.bincount(row[kept], weights=(positive * doubled)[kept], minlength=rows) / 2
+    t = size.astype(float)
+    tied = np.bincount(row[kept], weights=(t**3 - t)[kept], minlength=rows)
+    if not ranks:
+        return n, v, tied, None
+    return n, v, tied, np.repeat(np.where(kept, doubled, 0), size).reshape(rows, width)
+
+
 def signed_rank_p(differences: np.ndarray, method: str = "auto") -> tuple[np.ndarray, np.ndarray]:
     """One-sided p-values of the Wilcoxon signed-rank test of each row of paired ``differences``
     (x - y; NaN: a case the pair does not share): (greater, less), the alternatives that x tends to
@@ -384,24 +423,23 @@ def signed_rank_p(differences: np.ndarray, method: str = "auto") -> tuple[np.nda
     if method not in WILCOXON_METHODS:
         raise ValueError(f"wilcoxon {method!r}: expected one of {', '.join(WILCOXON_METHODS)}")
     d = np.atleast_2d(np.asarray(differences, dtype=float))
-    keep = ~np.isnan(d) & (d != 0)
-    n = keep.sum(axis=1).astype(float)
-    absolute = np.where(keep, np.abs(d), np.nan)
     if d.shape[1] == 0:
         return np.ones(len(d)), np.ones(len(d))
-    ranks = stats.rankdata(absolute, method="average", axis=1, nan_policy="omit")
-    v = np.where(keep & (d > 0), ranks, 0.0).sum(axis=1)
+    n, v, tied = np.empty(len(d)), np.empty(len(d)), np.empty(len(d))
+    exact = np.zeros(len(d), dtype=bool)
+    exact_ranks = []  # the sorted doubled ranks of the rows that take the exact distribution
+    step = max(1, SIGNED_RANK_BLOCK // d.shape[1])
+    for start in range(0, len(d), step):
+        rows = slice(start, start + step)
+        n[rows], v[rows], tied[rows], _ = _signed_ranks(d[rows])
+        if method == "exact":
+            exact[rows] = True
+        elif method == "auto":  # R's wilcox.test(exact = NULL): exact below 50 non-zero differences, without ties or zeros
+            exact[rows] = (n[rows] < EXACT_BELOW) & (tied[rows] == 0) & ~(d[rows] == 0).any(axis=1)
+        if exact[rows].any():
+            doubled = _signed_ranks(d[rows][exact[rows]], ranks=True)[3]
+            exact_ranks.append(np.sort(doubled, axis=1))
     greater, less = np.ones(len(d)), np.ones(len(d))
-    low = stats.rankdata(absolute, method="min", axis=1, nan_policy="omit")
-    high = stats.rankdata(absolute, method="max", axis=1, nan_policy="omit")
-    tied = np.nansum((high - low + 1) ** 2 - 1, axis=1)  # sum over tied groups of t^3 - t
-    if method == "approx":
-        exact = np.zeros(len(d), dtype=bool)
-    elif method == "exact":
-        exact = np.ones(len(d), dtype=bool)
-    else:  # R's wilcox.test(exact = NULL): exact below 50 non-zero differences, without ties or zeros
-        zeros = (d == 0).any(axis=1)
-        exact = (n < EXACT_BELOW) & (tied == 0) & ~zeros
     if (~exact).any():
         rows = ~exact
         nn = n[rows]
@@ -411,8 +449,7 @@ def signed_rank_p(differences: np.ndarray, method: str = "auto") -> tuple[np.nda
             greater[rows] = special.ndtr(-(centred - 0.5) / sigma)
             less[rows] = special.ndtr((centred + 0.5) / sigma)
     if exact.any():
-        doubled = np.sort(np.where(keep[exact], np.rint(2 * np.nan_to_num(ranks[exact])), 0).astype(np.int64), axis=1)
-        at_most, at_least = _exact_tails(doubled, np.rint(2 * v[exact]).astype(np.int64))
+        at_most, at_least = _exact_tails(np.concatenate(exact_ranks), np.rint(2 * v[exact]).astype(np.int64))
         less[exact], greater[exact] = at_most, at_least
     return greater, less
 

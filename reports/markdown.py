@@ -8,10 +8,11 @@ from urllib.parse import quote
 import pandas as pd
 from tabulate import tabulate
 
-from leaderboard.aggregate import failed_only, leaderboard
+from leaderboard.aggregate import failed_only
 from leaderboard.cases import CaseTable, board_table, cases_consensus, methods_table
 from leaderboard.challenge import Board
 from leaderboard.markup import md_code, md_frame, md_text
+from leaderboard.significance import leaderboard_with_ties
 from leaderboard.store import Store
 from reports.plots import blob_plot, blob_plots, safe_stem, scaling_plots
 from reports.survey import survey_tables
@@ -35,9 +36,10 @@ def _write_track(store: Store, out: Path, track: str, split: str) -> Path:
         f"metrics on the {md_code(split)} split. An entry is one configuration, the runs of a spec that differ only in their seed, "
         "named by its label: the spec's name and the values that set it apart from its siblings. "
         "Each shows its mean over seeds with a 95% Student-t interval clipped to the metric's range; "
-        "ranks are among the competitors, and references (`ref`: a distillation teacher, a published result) stand beside them unranked.",
+        "ranks are among the competitors, and references (`ref`: a distillation teacher, a published result) stand beside them unranked; "
+        "`tied with` lists the ranks of the entries a two-sided test cannot separate from an entry, the test named under each board.",
         "## Leaderboards",
-        render_leaderboard(leaderboard(store, track, split), "md"),
+        render_leaderboard(leaderboard_with_ties(store, track, split), "md"),
     ]
     failures = failed_only(store, track)
     if not failures.empty:

@@ -14,7 +14,10 @@ Layout of the output folder::
     static/                     podium.css, podium.js
 
 A board lists its competitors by rank, then its references (a distillation teacher, published
-results) shaded and unranked; a competitor whose interval overlaps the leader's carries a ``≈`` mark.
+results) shaded and unranked. Each competitor lists the ranks of the entries that the board's
+two-sided test cannot separate from it ("tied with #2"; ``leaderboard.significance``), and one that
+cannot be separated from the leader carries a ``≈`` mark; the note under the board names the test,
+the adjustment and alpha.
 """
 from __future__ import annotations
 
@@ -34,7 +37,8 @@ import jinja2
 import pandas as pd
 import yaml
 
-from leaderboard.aggregate import INTERVAL, failed_only, leaderboard
+from leaderboard.aggregate import INTERVAL, failed_only
+from leaderboard.significance import leaderboard_with_ties, tie_text
 from leaderboard.store import Store
 from reports import plots
 from reports.markdown import provenance
@@ -45,7 +49,8 @@ TEMPLATES = Path(__file__).with_name("templates")
 CHART_TOP = 20  # entries drawn in a board's chart
 ENTRIES = ("entry", "entries")
 REFERENCE_TITLE = "a reference (a distillation teacher, a published result): shown beside the competitors, not ranked"
-TIED_TITLE = "tied with the leader: its 95% interval overlaps the leader's, so its seeds cannot tell them apart"
+TIED_TITLE = "tied with the leader: the board's test cannot separate the two (the note under the board names the test)"
+TIED_WITH_TITLE = "the ranks of the entries the board's two-sided test cannot separate from this one; untested: pairs no test could compare"
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
@@ -159,7 +164,7 @@ class _Site:
 def _write_track(store: Store, site: _Site, track: str) -> dict[str, Any]:
     """Write the track's page, its runs pages and plots; return what the index shows of it."""
     slug = site.track_slug(track)
-    board = leaderboard(store, track, site.split)
+    board = leaderboard_with_ties(store, track, site.split)
     runs_pages = _write_runs_pages(store, site, track)
     plots_dir = site.out / "plots" / slug
     plots_dir.mkdir(parents=True, exist_ok=True)
@@ -225,10 +230,13 @@ def _label(r: Any) -> str:
 
 
 def _notes(rows: pd.DataFrame) -> list[str]:
-    """One line each for the marks that occur on the board: the tie mark, references, pooled rows."""
+    """One line each for the marks that occur on the board: the tie mark and the test behind it, references, pooled rows."""
     notes = []
-    if rows["tied"].any():
-        notes.append("≈ marks a competitor whose 95% interval overlaps the leader's: its seeds cannot tell them apart.")
+    if rows["tied"].fillna(False).any():
+        notes.append("≈ marks a competitor that the board's test cannot separate from the leader.")
+    tested = [note for note in rows["test_note"].dropna().unique() if note]
+    if tested:
+        notes.append(tested[0].replace("the ranks of", "the ranks (#) of", 1) + ".")
     if rows["reference"].any():
         notes.append("ref marks a reference (a distillation teacher, a published result): shown beside the competitors, not ranked.")
     pooled = rows[rows["configs"] > 1]
@@ -246,16 +254,18 @@ def _board_table(board_id: str, rows: pd.DataFrame, higher: bool, runs_pages: di
         Column(f"mean {arrow}", True, "higher is better" if higher else "lower is better"),
         Column("95% CI (t, clipped)", True, INTERVAL + "; sorts by its half-width"),
         Column("std", True), Column("n", True, "successful runs (seeds)"), Column("failed", True, "failed runs, left out of every statistic"),
+        Column("tied with", False, TIED_WITH_TITLE),
     ]
     table = Table(f"t-{board_id}", columns, unit=ENTRIES)
     for r in rows.itertuples(index=False):
+        tied = _flag(r.tied)
         published = r.method == "published"
         half = (r.ci_high - r.ci_low) / 2
         if r.reference:
             rank = Cell("ref", "", cls="ref", title=REFERENCE_TITLE)
         else:
             rank = _number_cell(None if pd.isna(r.rank) else int(r.rank), text=None if pd.isna(r.rank) else str(int(r.rank)))
-            if r.tied:
+            if tied:
                 rank.badge, rank.badge_title = "≈", TIED_TITLE
         table.rows.append(Row([
             rank,
@@ -268,7 +278,8 @@ def _board_table(board_id: str, rows: pd.DataFrame, higher: bool, runs_pages: di
             _number_cell(r.std),
             _number_cell(None if published else r.n, text="–" if published else str(r.n)),
             _number_cell(r.failed, text=str(r.failed), cls="warn" if r.failed else ""),
-        ], cls="published reference" if published else "reference" if r.reference else "tied" if r.tied else ""))
+            Cell("" if r.reference else tie_text(r.tied_with, r.untested, mark="#")),
+        ], cls="published reference" if published else "reference" if r.reference else "tied" if tied else ""))
     return table
 
 
@@ -420,6 +431,11 @@ def _num(value: float) -> str:
     if _missing(value):
         return "–"
     return f"{value:.4f}" if value == 0 or 1e-3 <= abs(value) < 1e4 else f"{value:.4g}"
+
+
+def _flag(value: object) -> bool:
+    """A flag that may be missing (pd.NA: no verdict) as True or False."""
+    return False if _missing(value) else bool(value)
 
 
 def _missing(value: object) -> bool:

@@ -3,8 +3,10 @@
 A board's rows are its entries: configurations (a spec's runs that differ only in their seed),
 named by their label, or pooled rows when the caller pooled configurations on purpose. The table
 shows each entry's rank among the competitors (``ref`` for a reference: a distillation teacher, a
-published result), the interval of its mean, and whether its seeds can tell it from the leader;
-one note line under each board says what these marks mean, for the marks that occur on it.
+published result), the interval of its mean, and, for a board whose ties were tested
+(``leaderboard.significance``), the ranks of the entries a test cannot separate from it (``tied
+with``); note lines under each board say what these marks mean, for the marks that occur on it,
+and which test, adjustment and alpha grouped the ties.
 """
 from __future__ import annotations
 
@@ -15,11 +17,12 @@ import pandas as pd
 from tabulate import tabulate
 
 from leaderboard.markup import md_frame, md_text
+from leaderboard.significance import tie_text
 
 FORMATS = ("table", "md", "csv", "json")
 BOARD = ["track", "task", "dataset", "metric"]
 REF = "ref"  # the rank shown for a reference
-TIE = "≈ leader"  # the column marking entries whose interval overlaps the leader's
+TIED_WITH = "tied with"  # the column of the ranks a test cannot separate from an entry
 
 
 def interval_header(confidence: float = 0.95) -> str:
@@ -43,7 +46,7 @@ def render_leaderboard(board: pd.DataFrame, fmt: str = "table", *, confidence: f
     main = board[~board["metric"].str.contains("/", regex=False)]
     for (track, task, dataset, metric), rows in main.groupby(BOARD, sort=False):
         arrow = "higher is better" if rows["higher_is_better"].iloc[0] else "lower is better"
-        notes = [_marks_note(rows, confidence), *_pooled_notes(rows), *_citations(rows)]
+        notes = [_marks_note(rows, confidence), *_test_note(rows), *_pooled_notes(rows), *_citations(rows)]
         sections.append(_section(f"{track} / {task} / {dataset} / {metric} ({arrow})", _display(rows, confidence), fmt, notes))
         parts = board[(board["track"] == track) & (board["task"] == task) & (board["dataset"] == dataset) & board["metric"].str.startswith(f"{metric}/")]
         if not parts.empty:  # per-class entries (seg_iou/vessel, ...): one column per class
@@ -143,15 +146,20 @@ def _interval_words(confidence: float) -> str:
 
 
 def _marks_note(rows: pd.DataFrame, confidence: float) -> str:
-    """One line explaining the interval, the tie mark and ``ref``, for those that occur on the board."""
+    """One line explaining the interval and ``ref``, for those that occur on the board."""
     parts = []
     if rows["ci_low"].notna().any():
         parts.append(f"{interval_header(confidence)}: {_interval_words(confidence)}")
-    if rows["tied"].any():
-        parts.append(f"{TIE}: its interval overlaps rank 1's")
     if rows["reference"].any():
         parts.append(f"{REF}: {_REFERENCE_WORDS}")
     return "; ".join(parts)
+
+
+def _test_note(rows: pd.DataFrame) -> list[str]:
+    """The line naming the board's tie test, its adjustment and alpha (a board whose ties were tested)."""
+    if "test_note" not in rows:
+        return []
+    return [note for note in rows["test_note"].dropna().unique() if note][:1]
 
 
 def _pooled_notes(rows: pd.DataFrame) -> list[str]:
@@ -184,9 +192,10 @@ def _display(rows: pd.DataFrame, confidence: float) -> pd.DataFrame:
             interval_header(confidence): [f"[{_number(lo)}, {_number(hi)}]" if not _missing(lo) else "-" for lo, hi in zip(rows["ci_low"], rows["ci_high"])],
             "n": ["-" if p else str(n) for n, p in zip(rows["n"], published)],
             "failed": rows["failed"].astype(str),
-            TIE: ["yes" if t else "" for t in rows["tied"]],
         }
     )
+    if "tied_with" in rows:
+        shown[TIED_WITH] = ["" if ref else tie_text(t, u) for t, u, ref in zip(rows["tied_with"], rows["untested"], rows["reference"])]
     return shown
 
 

@@ -27,6 +27,7 @@ MissingName = Literal["worst", "last", "remove", "error"]
 Missing = Union[MissingName, float]  # a name, or the number a missing result counts as
 Duplicates = Literal["separate", "merged"]  # how the bootstrap treats a case drawn more than once
 Preset = Literal["podium", "challengeR"]
+TieTest = Literal["auto", "wilcoxon", "bootstrap", "mcnemar", "welch"]  # how a board's ties are tested (leaderboard.significance)
 
 RANK_METHODS: tuple[str, ...] = get_args(RankMethod)
 TIE_RULES: tuple[str, ...] = get_args(TieRule)
@@ -35,6 +36,7 @@ WILCOXON_METHODS: tuple[str, ...] = get_args(WilcoxonMethod)
 MISSING_NAMES: tuple[str, ...] = get_args(MissingName)
 DUPLICATES: tuple[str, ...] = get_args(Duplicates)
 PRESETS: tuple[str, ...] = get_args(Preset)
+TIE_TESTS: tuple[str, ...] = get_args(TieTest)
 
 # Each preset's rules. ``missing: None`` is the preset's rule per method (``preset_missing``).
 PRESET_RULES: dict[str, dict[str, object]] = {

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from runners.cli.common import EXIT_OK, UsageError, examples, multiple, open_store, output_folder, results_option, results_root, split_fields
-from specs.ranking import ADJUSTMENTS, DUPLICATES, PRESETS, RANK_METHODS, TIE_RULES, WILCOXON_METHODS
+from specs.ranking import ADJUSTMENTS, DUPLICATES, PRESETS, RANK_METHODS, TIE_RULES, TIE_TESTS, WILCOXON_METHODS
 
 GROUP_BY_HELP = "pool configurations into one row per value of these fields (spec, model, method), e.g. model,method"
 
@@ -34,23 +34,34 @@ def make_filters(track, metrics, datasets, models, methods, tags):
 
 
 @click.command(epilog=examples(
-    "podium leaderboard --track kd",
-    "podium leaderboard --track kd --metric accuracy --group-by model,method --format json",
+    "podium leaderboard --track kd --group-by model,method",
+    "podium leaderboard --track kd --metric accuracy --test welch --p-adjust BH --alpha 0.01 --format json",
 ))
 @filter_options
 @results_option
 @click.option("--format", "fmt", type=click.Choice(["table", "md", "csv", "json"]), default="table", show_default=True, help="output format")
 @click.option("--split", default="test", show_default=True, help="which split's metrics to rank")
-@click.option("--wide", is_flag=True, help="one row per entry and one column per metric (per-class metrics too)")
+@click.option("--wide", is_flag=True, help="one row per entry and one column per metric (per-class metrics too); no ties")
 @click.option("--group-by", "group_by", default=None, metavar="FIELDS", help=GROUP_BY_HELP)
-def leaderboard(track, metrics, datasets, models, methods, tags, results, fmt, split, wide, group_by) -> int:
+@click.option("--test", "test", type=click.Choice(TIE_TESTS), default=None,
+              help="how 'tied with' is tested: auto (default: McNemar on 0/1 per-case values, else Wilcoxon; Welch over seeds "
+                   "without per-case values), wilcoxon, bootstrap or mcnemar on the per-case values, welch over seeds")
+@click.option("--p-adjust", type=click.Choice(ADJUSTMENTS), default=None, help="p-value adjustment over each board's pairs (default holm)")
+@click.option("--alpha", type=float, default=None, metavar="LEVEL", help="the significance level of 'tied with' (default 0.05)")
+@click.option("--bootstrap", type=int, default=None, metavar="N", help="--test bootstrap: resamples of the cases (default 10000)")
+@click.option("--seed", type=int, default=None, help="--test bootstrap: seed of the resampling (default 0)")
+def leaderboard(track, metrics, datasets, models, methods, tags, results, fmt, split, wide, group_by, test, p_adjust, alpha, bootstrap,
+                seed) -> int:
     """Print the leaderboards: one per (track, task, dataset, metric), an entry per configuration.
 
     An entry is one configuration (runs that differ only in their seed): its mean over seeds, the 95%
-    interval (Student t, clipped to the metric's range), n, its rank, and whether the seeds can tell
-    it apart from the leader. References (a distillation teacher, published numbers) are unranked."""
+    interval (Student t, clipped to the metric's range), n, its rank, and the ranks of the entries a
+    two-sided test cannot separate from it ("tied with"; the note under each board names the test,
+    the adjustment and alpha). References (a distillation teacher, published numbers) are unranked
+    and not tested."""
     from leaderboard.aggregate import GroupingError, check_grouping, failed_only
     from leaderboard.aggregate import leaderboard as board_of
+    from leaderboard.significance import Significance, SignificanceError, leaderboard_with_ties
     from reports.tables import render_leaderboard, render_wide
 
     filters = make_filters(track, metrics, datasets, models, methods, tags)
@@ -58,11 +69,31 @@ def leaderboard(track, metrics, datasets, models, methods, tags, results, fmt, s
         fields = check_grouping(split_fields(group_by))
     except GroupingError as err:
         raise UsageError(str(err)) from None
+    given = [name for name, value in (("--test", test), ("--p-adjust", p_adjust), ("--alpha", alpha), ("--bootstrap", bootstrap), ("--seed", seed))
+             if value is not None]
+    if wide and given:
+        raise UsageError(f"{', '.join(given)}: the wide table shows no ties; leave out --wide")
+    resampling = [name for name in given if name in ("--bootstrap", "--seed")]
+    if resampling and test != "bootstrap":
+        raise UsageError(f"{', '.join(resampling)}: only with --test bootstrap")
+    if alpha is not None and not 0 < alpha < 1:
+        raise UsageError(f"--alpha {alpha:g}: expected a number between 0 and 1")
+    if bootstrap is not None and bootstrap < 1:
+        raise UsageError(f"--bootstrap {bootstrap}: expected a positive number of resamples")
+    if seed is not None and seed < 0:
+        raise UsageError(f"--seed {seed}: expected a non-negative integer")
+    try:
+        significance = Significance.of(test, p_adjust, alpha, bootstrap, seed)
+    except SignificanceError as err:
+        raise UsageError(str(err)) from None
     from leaderboard.markup import md_text
 
     shown = md_text if fmt == "md" else str  # markdown: names and errors stay text
     with open_store(results) as store:
-        board = board_of(store, split=split, filters=filters, group_by=fields)
+        if wide:
+            board = board_of(store, split=split, filters=filters, group_by=fields)
+        else:
+            board = leaderboard_with_ties(store, split=split, filters=filters, group_by=fields, significance=significance)
         if board.empty and fmt in ("table", "md"):
             known = [r[0] for r in store.con.execute("SELECT DISTINCT track FROM runs ORDER BY 1").fetchall()]
             where = f"track {track!r}" if track else "this results folder"

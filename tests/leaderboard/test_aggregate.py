@@ -235,15 +235,6 @@ def test_intervals_of_bounded_metrics_stay_inside_their_bounds(store, record):
     assert board.loc["loss", "ci_high"] == pytest.approx(np.mean(values) + half)  # an unbounded metric is not clipped
 
 
-def test_entries_the_seeds_cannot_tell_from_the_leader_are_tied(store, record):
-    spread = {"leader": (0.90, 0.92, 0.94), "close": (0.86, 0.90, 0.92), "far": (0.50, 0.51, 0.52)}
-    store.ingest((record("m", name, s, metrics={"test": {"accuracy": v}}), 1.0) for name, values in spread.items() for s, v in enumerate(values))
-    board = leaderboard(store).set_index("method")
-    assert board.loc["leader", "rank"] == 1 and not board.loc["leader", "tied"]
-    assert board.loc["close", "ci_high"] >= board.loc["leader", "ci_low"] and board.loc["close", "tied"]
-    assert board.loc["far", "ci_high"] < board.loc["leader", "ci_low"] and not board.loc["far", "tied"]
-
-
 def test_filters_by_metric_dataset_model_method_and_tag(filled, store):
     from leaderboard.filters import Filters
 

@@ -209,6 +209,27 @@ def test_signed_rank_p_matches_scipy():
     assert with_ties >= 10
 
 
+def test_signed_rank_p_of_many_rows_at_once_is_each_row_alone(monkeypatch):
+    """Rows are ranked together in blocks: rows with ties and without, unshared cases (NaN) and zeros,
+    each gets scipy's p-values for that row alone, and ``auto`` decides exact or approx per row."""
+    from leaderboard import ranking
+
+    monkeypatch.setattr(ranking, "SIGNED_RANK_BLOCK", 64)  # two rows a block: 20 blocks
+    rng = np.random.default_rng(11)
+    d = rng.normal(0.2, 1, (40, 30))
+    d[::2] = np.round(d[::2], 1)  # even rows: ties and zeros
+    d[rng.random(d.shape) < 0.1] = np.nan
+    greater, less = signed_rank_p(d, "approx")
+    for row, g, l in zip(d, greater, less):
+        kept = row[~np.isnan(row)]
+        assert g == pytest.approx(stats.wilcoxon(kept, alternative="greater", method="approx", correction=True).pvalue, rel=1e-10)
+        assert l == pytest.approx(stats.wilcoxon(kept, alternative="less", method="approx", correction=True).pvalue, rel=1e-10)
+    auto = signed_rank_p(d, "auto")
+    alone = np.array([[p[0] for p in signed_rank_p(row, "auto")] for row in d])
+    assert np.array_equal(np.column_stack(auto), alone)
+    assert not np.array_equal(auto[0][1::2], greater[1::2])  # the untied odd rows took the exact distribution
+
+
 def test_auto_is_exact_below_fifty_differences_without_ties_or_zeros():
     d = np.linspace(-0.2, 1.0, 50)  # 50 non-zero distinct differences
     assert len(np.unique(np.abs(d))) == 50 and (d != 0).all()

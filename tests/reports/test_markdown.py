@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from tests.reports.report_records import CPU, GPU, github_tables
 
-from leaderboard import leaderboard
+from leaderboard.significance import leaderboard_with_ties
 from reports.markdown import write_reports
 from reports.tables import render_leaderboard
 
@@ -29,7 +29,7 @@ def test_report_holds_the_tracks_leaderboard(store, tmp_path):
     kd = write_reports(store, tmp_path)[0].read_text(encoding="utf-8")
     assert "from 8 successful and 2 failed runs" in kd
     assert "`test` split" in kd
-    assert render_leaderboard(leaderboard(store, "kd"), "md") in section(kd, "Leaderboards")
+    assert render_leaderboard(leaderboard_with_ties(store, "kd"), "md") in section(kd, "Leaderboards")  # ties tested as podium leaderboard tests them
     headings = [line for line in kd.splitlines() if line.startswith("### ")]
     assert headings == [
         "### kd / distillation / cifar10 / accuracy (higher is better)",
@@ -66,7 +66,7 @@ def test_report_of_another_split(store, tmp_path):
     kd = write_reports(store, tmp_path, split="val")[0].read_text(encoding="utf-8")
     assert "`val` split" in kd
     assert "loss" not in section(kd, "Leaderboards")  # only accuracy was measured on val
-    assert render_leaderboard(leaderboard(store, "kd", "val"), "md") in kd
+    assert render_leaderboard(leaderboard_with_ties(store, "kd", "val"), "md") in kd
 
 
 def test_an_empty_store_writes_no_report(tmp_path):
@@ -106,7 +106,7 @@ def test_no_ranking_section_without_per_case_values(store, tmp_path):
 def test_report_boards_are_configurations_with_the_teacher_as_an_unranked_reference(tmp_path):
     """Two configurations of one spec (hidden 16 and 64), a tied entry of another spec, and a teacher
     with the best mean: the report's board ranks the competitors, shows the teacher as ``ref`` after
-    them, marks the tie, and prints no interval past an accuracy of 1."""
+    them, lists the ties Welch's test over the seeds finds, and prints no interval past an accuracy of 1."""
     from leaderboard.store import Store
     from tests.reports.report_records import configuration_records, intervals
 
@@ -115,12 +115,15 @@ def test_report_boards_are_configurations_with_the_teacher_as_an_unranked_refere
         kd = write_reports(store, tmp_path / "out")[0].read_text(encoding="utf-8")
     board = section(kd, "Leaderboards")
     [table] = github_tables(board)
-    assert [(r["rank"], r["label"], r["model"], r["method"], r["n"], r["≈ leader"]) for r in table] == [
-        ("1", "sweep[hidden=64]", "mlp", "vanilla_kd", "3", ""),
-        ("2", "baseline", "small_cnn", "student_only", "3", "yes"),
-        ("3", "sweep[hidden=16]", "mlp", "vanilla_kd", "3", ""),
-        ("ref", "sweep", "resnet56", "teacher", "3", ""),
+    assert [(r["rank"], r["label"], r["model"], r["method"], r["n"], r["tied with"]) for r in table] == [
+        ("1", "sweep[hidden=64]", "mlp", "vanilla_kd", "3", "2"),
+        ("2", "baseline", "small_cnn", "student_only", "3", "1"),
+        ("3", "sweep[hidden=16]", "mlp", "vanilla_kd", "3", "none"),
+        ("ref", "sweep", "resnet56", "teacher", "3", ""),  # a reference is not tested
     ]
-    assert "ref: a reference (teacher, published result), not ranked" in board and "≈ leader: its interval overlaps rank 1's" in board
+    assert "ref: a reference (teacher, published result), not ranked" in board
+    assert "tied with: the ranks of the entries this one cannot be separated from by Welch's t-test over seeds, two-sided " \
+           "(p-values adjusted by holm over 3 pairs, alpha 0.05)" in board
+    assert "`tied with` lists the ranks" in kd
     assert all(high <= 1 for _, high in intervals(board)) and "[0.9823, 1.0000]" in board
     assert "An entry is one configuration" in kd

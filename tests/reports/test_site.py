@@ -12,7 +12,7 @@ import pytest
 from markupsafe import escape
 
 from leaderboard.store import Store
-from reports.site import write_site
+from reports.site import TIED_TITLE, write_site
 from runners.cli import main
 from tests.conftest import PROJECT
 from tests.reports.report_records import GPU
@@ -116,7 +116,7 @@ def test_direction_is_marked_per_metric(site):
 def test_board_columns_and_failed_counts(site):
     board = board_section((site / "tracks" / "kd.html").read_text(encoding="utf-8"), "distillation / digits / accuracy")
     headers = re.findall(r"<button type=\"button\">([^<]*)</button>", board)
-    assert headers == ["rank", "entry", "model", "method", "mean ↑", "95% CI (t, clipped)", "std", "n", "failed"]
+    assert headers == ["rank", "entry", "model", "method", "mean ↑", "95% CI (t, clipped)", "std", "n", "failed", "tied with"]
     small_cnn = next(row for row in re.findall(r"<tr>(.*?)</tr>", board, re.DOTALL) if "small_cnn" in row)
     assert '<td class="num warn" data-v="1.0">1</td>' in small_cnn  # one of its three runs failed
     resnet8 = next(row for row in re.findall(r"<tr>(.*?)</tr>", board, re.DOTALL) if ">resnet8<" in row)
@@ -254,15 +254,24 @@ def test_a_teacher_with_the_best_mean_is_a_shaded_unranked_reference_and_never_t
     assert sum('<span class="reference-key"' in page for page in runs) == 1  # the teacher's page says it is a reference
 
 
-def test_a_tied_entry_carries_a_mark_with_its_explanation_and_a_distinct_one_does_not(configured_site):
+def test_each_row_says_which_ranks_it_is_tied_with_and_the_note_names_the_test(configured_site):
+    """Welch's test over the seeds (no per-case values): baseline cannot be separated from the leader,
+    so it is tied with #1 and carries the mark; sweep[hidden=16] is separated from both; the teacher is not tested."""
     track = (configured_site / "tracks" / "kd.html").read_text(encoding="utf-8")
     rows = {cell_texts(cells)[1]: (cls, cells) for cls, cells in board_rows(track, "distillation / digits / accuracy")}
-    mark = '<span class="mark" title="tied with the leader: its 95% interval overlaps the leader&#39;s, so its seeds cannot tell them apart">≈</span>'
+    assert {label: cell_texts(cells)[-1] for label, (_, cells) in rows.items()} == {
+        "sweep[hidden=64]": "#2", "baseline": "#1", "sweep[hidden=16]": "none", "sweep": ""}
+    mark = f'<span class="mark" title="{escape(TIED_TITLE)}">≈</span>'
     assert rows["baseline"][0] == "tied" and mark in rows["baseline"][1]
-    for label in ("sweep[hidden=64]", "sweep[hidden=16]", "sweep"):  # the leader, one whose interval is apart, the reference
-        assert 'class="mark"' not in rows[label][1]
-    note = escape("≈ marks a competitor whose 95% interval overlaps the leader's: its seeds cannot tell them apart.")
-    assert f'<p class="board-note">{note}</p>' in board_section(track, "distillation / digits / accuracy")
+    for label in ("sweep[hidden=64]", "sweep[hidden=16]", "sweep"):  # the leader, one the test separates, the reference
+        assert 'class="mark"' not in rows[label][1] and rows[label][0] != "tied"
+    section = board_section(track, "distillation / digits / accuracy")
+    mark_note = escape("≈ marks a competitor that the board's test cannot separate from the leader.")
+    assert f'<p class="board-note">{mark_note}</p>' in section
+    test = ("tied with: the ranks (#) of the entries this one cannot be separated from by Welch&#39;s t-test over seeds, two-sided "
+            "(p-values adjusted by holm over 3 pairs, alpha 0.05).")
+    assert f'<p class="board-note">{test}</p>' in section
+    assert "overlaps the leader" not in track  # the interval is the mean's; ties are the test's
 
 
 def test_no_interval_on_the_site_passes_an_accuracy_of_one(configured_site):

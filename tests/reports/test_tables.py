@@ -16,16 +16,18 @@ from tests.reports.report_records import TEACHER, configuration_records, github_
 
 from leaderboard import LEADERBOARD_COLUMNS, leaderboard
 from leaderboard.filters import Filters
+from leaderboard.significance import SIGNIFICANCE_COLUMNS, leaderboard_with_ties, tie_text
 from reports.tables import FORMATS, render_leaderboard, render_wide
 
 PROJECT = Path(__file__).resolve().parents[2]
 BOARD_KEYS = ["track", "task", "dataset", "metric"]
 REQUIRED_JSON_KEYS = {"track", "task", "dataset", "model", "method", "metric", "mean", "std", "n", "ci_low", "ci_high", "rank"}
+COLUMNS = [*LEADERBOARD_COLUMNS, *SIGNIFICANCE_COLUMNS]  # a board as podium leaderboard prints it: its ties tested
 
 
 @pytest.fixture
 def board(store) -> pd.DataFrame:
-    return leaderboard(store)
+    return leaderboard_with_ties(store)
 
 
 def _refuse_nan(constant: str):
@@ -37,7 +39,9 @@ def test_json_is_a_list_of_objects_with_nan_as_null(board):
     assert isinstance(rows, list) and len(rows) == len(board)
     for row, (_, expected) in zip(rows, board.iterrows()):
         assert REQUIRED_JSON_KEYS <= set(row)
-        assert set(row) == set(LEADERBOARD_COLUMNS)
+        assert set(row) == set(COLUMNS)
+        assert row["tied"] is None or isinstance(row["tied"], bool)
+        assert row["tied_with"] == (None if pd.isna(expected["tied_with"]) else expected["tied_with"])
         for key in ("track", "task", "dataset", "model", "method", "metric"):
             assert row[key] == expected[key]
         assert isinstance(row["n"], int) and isinstance(row["rank"], int) and isinstance(row["failed"], int)
@@ -53,7 +57,7 @@ def test_json_is_a_list_of_objects_with_nan_as_null(board):
 
 def test_csv_round_trips_through_pandas(board):
     back = pd.read_csv(io.StringIO(render_leaderboard(board, "csv")))
-    assert list(back.columns) == LEADERBOARD_COLUMNS
+    assert list(back.columns) == COLUMNS
     assert len(back) == len(board)
     for column in ("track", "task", "dataset", "model", "metric"):
         assert back[column].tolist() == board[column].tolist()
@@ -75,14 +79,14 @@ def test_markdown_has_a_github_table_per_board(board):
     for heading, table, ((track, task, dataset, metric), rows) in zip(headings, tables, boards):
         arrow = "lower is better" if metric == "loss" else "higher is better"
         assert heading == f"### {track} / {task} / {dataset} / {metric} ({arrow})"
-        assert list(table[0]) == ["rank", "label", "model", "method", "mean", "std", "95% CI (t, clipped)", "n", "failed", "≈ leader"]
+        assert list(table[0]) == ["rank", "label", "model", "method", "mean", "std", "95% CI (t, clipped)", "n", "failed", "tied with"]
         assert [(r["rank"], r["label"], r["model"], r["method"]) for r in table] == [
             (str(k), label, m, me) for k, label, m, me in zip(rows["rank"], rows["label"], rows["model"], rows["method"])
         ]
         for shown, (_, row) in zip(table, rows.iterrows()):
             assert shown["mean"] == f"{row['mean']:.4f}"
             assert shown["n"] == str(row["n"]) and shown["failed"] == str(row["failed"])
-            assert shown["≈ leader"] == ("yes" if row["tied"] else "")
+            assert shown["tied with"] == ("" if row["reference"] else tie_text(row["tied_with"], row["untested"]))  # the JSON's columns
             if row["n"] > 1:
                 assert shown["95% CI (t, clipped)"] == f"[{row['ci_low']:.4f}, {row['ci_high']:.4f}]"
             else:
@@ -202,16 +206,23 @@ def test_a_teacher_with_the_best_mean_is_ref_and_not_the_leader(configured):
     assert [r["rank"] for r in rows if r["reference"]] == [None]
 
 
-def test_a_tied_entry_is_marked_and_a_distinct_one_is_not(configured):
-    board = leaderboard(configured)
+def test_tied_with_lists_the_ranks_the_test_cannot_separate_and_the_note_names_the_test(configured):
+    """No per-case values: Welch's test over the three seeds cannot separate baseline from the leader
+    (p = .44) and separates both from sweep[hidden=16] (t > 11); the teacher is not tested."""
+    board = leaderboard_with_ties(configured)
     [table] = github_tables(render_leaderboard(board, "md"))
-    assert {r["label"]: r["≈ leader"] for r in table} == {"sweep[hidden=64]": "", "baseline": "yes", "sweep[hidden=16]": "", "sweep": ""}
+    assert {r["label"]: r["tied with"] for r in table} == {"sweep[hidden=64]": "2", "baseline": "1", "sweep[hidden=16]": "none", "sweep": ""}
     text = render_leaderboard(board)
     marks = {line.split()[1]: line.split()[-1] for line in text.splitlines() if line.split() and line.split()[0] in ("1", "2", "3")}
-    assert marks == {"sweep[hidden=64]": "0", "baseline": "yes", "sweep[hidden=16]": "0"}  # the last column: failed (0) or the mark
-    assert "≈ leader: its interval overlaps rank 1's" in text
-    alone = leaderboard(configured, filters=Filters(specs=("sweep",)))  # no tie on this board: the note says nothing of one
-    assert "≈ leader:" not in render_leaderboard(alone)
+    assert marks == {"sweep[hidden=64]": "2", "baseline": "1", "sweep[hidden=16]": "none"}  # the last column
+    note = "tied with: the ranks of the entries this one cannot be separated from by Welch's t-test over seeds, two-sided (p-values adjusted by holm over 3 pairs, alpha 0.05)"
+    assert note in text and "≈ leader" not in text
+    rows = {r["label"]: r for r in json.loads(render_leaderboard(board, "json"))}
+    assert rows["baseline"]["tied"] is True and rows["sweep[hidden=16]"]["tied"] is False and rows["sweep[hidden=64]"]["tied"] is False
+    assert rows["sweep"]["tied"] is None and rows["sweep"]["test"] is None  # the reference: no verdict
+    assert {r["test"] for r in rows.values() if not r["reference"]} == {"welch"}
+    plain = render_leaderboard(leaderboard(configured))  # a board whose ties were not tested shows no tie column
+    assert "tied with" not in plain and "sweep[hidden=64]" in plain
 
 
 def test_no_printed_interval_of_a_bounded_accuracy_passes_one(configured):

@@ -1,0 +1,291 @@
+"""Which entries of a board a test cannot tell apart: each test against scipy's own on hand-built data
+where the variants part (unequal variances, ties, a pair that holm and no adjustment decide apart),
+the grouping when ties are not transitive, missing cases, one seed, references, and boards read from
+a store."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from leaderboard.ranking import PODIUM
+from leaderboard.significance import (
+    SIGNIFICANCE_COLUMNS, Significance, SignificanceError, compare_pairs, leaderboard_with_ties, tie_text, ties,
+)
+from tests.leaderboard.conftest import make_record
+
+# Three entries right (1) or wrong (0) on 50 cases, as (A, B, C) patterns and how often each occurs.
+# Discordant cases: A-B 10 to 2 (McNemar p = .0386), A-C 15 to 0 (p = 6.1e-5), B-C 15 to 8 (p = .21).
+# Holm over the three pairs takes A-B to .077: tied; unadjusted it is separated. So under holm A ~ B,
+# B ~ C but A !~ C: the ties are not transitive.
+PATTERNS = {(1, 0, 0): 2, (0, 1, 0): 2, (1, 0, 1): 8, (1, 1, 0): 13, (1, 1, 1): 20, (0, 0, 0): 5}
+THREE = np.array([pattern for pattern, count in PATTERNS.items() for _ in range(count)], dtype=float).T  # (3, 50)
+
+
+def three(settings: Significance = Significance()):
+    return compare_pairs(THREE, THREE.mean(axis=1), np.zeros(3), np.ones(3), settings)
+
+
+def pair(tests, i: int, j: int) -> int:
+    return int(np.flatnonzero((tests.first == i) & (tests.second == j))[0])
+
+
+# ---------------------------------------------------------------- each test against scipy
+
+
+def test_mcnemar_is_the_exact_binomial_test_of_the_discordant_cases():
+    tests = three()
+    assert list(tests.test) == ["mcnemar"] * 3  # every value 0 or 1: auto takes McNemar
+    for (i, j), (b, c) in {(0, 1): (10, 2), (0, 2): (15, 0), (1, 2): (15, 8)}.items():
+        assert ((THREE[i] == 1) & (THREE[j] == 0)).sum() == b and ((THREE[i] == 0) & (THREE[j] == 1)).sum() == c
+        assert tests.p[pair(tests, i, j)] == pytest.approx(stats.binomtest(b, b + c, 0.5).pvalue, rel=1e-12)
+    assert tests.p[pair(tests, 0, 1)] == pytest.approx(0.0386, abs=1e-4)
+
+
+def test_a_near_significant_pair_is_separated_unadjusted_and_tied_under_holm():
+    holm, none = three(), three(Significance.of(p_adjust="none"))
+    ab = pair(holm, 0, 1)
+    assert holm.p[ab] == none.p[ab] < 0.05
+    assert holm.adjusted[ab] == pytest.approx(2 * holm.p[ab]) and holm.adjusted[ab] > 0.05  # the second smallest of three: x2
+    assert not holm.separated[ab] and none.separated[ab]
+    assert holm.separated[pair(holm, 0, 2)] and none.separated[pair(none, 0, 2)]
+    assert not holm.separated[pair(holm, 1, 2)] and not none.separated[pair(none, 1, 2)]
+    bonferroni = three(Significance.of(p_adjust="bonferroni"))
+    np.testing.assert_allclose(bonferroni.adjusted, np.minimum(1, 3 * bonferroni.p))
+
+
+def test_ties_that_are_not_transitive_are_listed_per_entry():
+    """A ~ B and B ~ C, but A !~ C: B is tied with both, A and C each with B only."""
+    tied_with, untested, tied = ties(three(), np.array([1, 2, 3]))
+    assert tied_with == ["2", "1, 3", "2"] and untested == ["", "", ""]
+    assert tied == [False, True, False]  # the leader itself is not 'tied with the leader'; C is separated from it
+    tied_with, _, tied = ties(three(Significance.of(p_adjust="none")), np.array([1, 2, 3]))
+    assert tied_with == ["", "3", "2"] and tied == [False, False, False]  # unadjusted, A is separated from both
+    assert tie_text(tied_with[0], "") == "none" and tie_text("1, 3", "", mark="#") == "#1, #3"
+
+
+def test_ties_that_are_transitive_make_one_group():
+    values = np.vstack([THREE[1], THREE[2], THREE[2][::-1]])  # B, C and C's values in another order: no pair separable
+    tests = compare_pairs(values, values.mean(axis=1), np.zeros(3), np.ones(3))
+    assert not tests.separated.any()
+    tied_with, _, tied = ties(tests, np.array([1, 2, 2]))  # two entries share rank 2
+    assert tied_with == ["2", "1, 2", "1, 2"] and tied == [False, True, True]
+
+
+def test_an_entry_is_tied_with_the_leader_when_any_rank_1_entry_cannot_be_separated_from_it():
+    """Two entries share rank 1 (equal means); the third is separated from the steady one but not
+    from the noisy one, so it is tied with the leader."""
+    tests = compare_pairs(None, [0.90, 0.90, 0.85], [0.001, 0.1, 0.001], [10, 3, 10])
+    assert tests.separated[pair(tests, 0, 2)] and not tests.separated[pair(tests, 1, 2)]
+    tied_with, _, tied = ties(tests, np.array([1, 1, 3]))
+    assert tied_with == ["1", "1, 3", "1"] and tied == [False, False, True]
+
+
+def test_wilcoxon_is_scipys_two_sided_test_exact_without_ties_and_approximate_with_them():
+    rng = np.random.default_rng(4)
+    a = rng.normal(0.6, 0.1, 30)
+    b = a - rng.normal(0.03, 0.05, 30)  # distinct differences: auto is exact (below 50)
+    tests = compare_pairs(np.vstack([a, b]), [a.mean(), b.mean()], [0, 0], [1, 1])
+    assert list(tests.test) == ["wilcoxon"]
+    assert tests.p[0] == pytest.approx(stats.wilcoxon(a, b, method="exact").pvalue, rel=1e-9)
+    c = np.round(b, 2)
+    d = np.round(a, 2)  # rounded: tied differences and zeros; auto takes the normal approximation with continuity correction
+    tests = compare_pairs(np.vstack([d, c]), [d.mean(), c.mean()], [0, 0], [1, 1])
+    expected = stats.wilcoxon(d, c, method="approx", correction=True).pvalue
+    assert tests.p[0] == pytest.approx(expected, rel=1e-9)
+    assert tests.p[0] != pytest.approx(stats.wilcoxon(d, c, method="approx", correction=False).pvalue, rel=1e-6)  # the variant matters
+    exact = compare_pairs(np.vstack([d, c]), [d.mean(), c.mean()], [0, 0], [1, 1], Significance(rules=PODIUM.with_(wilcoxon="exact")))
+    assert exact.p[0] != tests.p[0]  # the rules' wilcoxon setting reaches the test
+
+
+def test_welch_is_scipys_unequal_variance_t_test_over_seeds():
+    steady = np.array([0.800, 0.805, 0.795, 0.802, 0.798])
+    noisy = np.array([0.70, 0.93, 0.62, 0.95, 0.76, 0.88, 0.66])
+    tests = compare_pairs(None, [steady.mean(), noisy.mean()], [steady.std(ddof=1), noisy.std(ddof=1)], [5, 7])
+    assert list(tests.test) == ["welch"]  # no per-case values
+    welch = stats.ttest_ind(steady, noisy, equal_var=False).pvalue
+    student = stats.ttest_ind(steady, noisy, equal_var=True).pvalue
+    assert tests.p[0] == pytest.approx(welch, rel=1e-10) and abs(welch - student) > 0.01  # unequal variances: the variants part
+
+
+def test_welch_without_spread_separates_different_means_and_ties_equal_ones():
+    tests = compare_pairs(None, [0.9, 0.9, 0.8], [0.0, 0.0, 0.0], [3, 3, 3])
+    assert tests.p[pair(tests, 0, 1)] == 1.0 and tests.p[pair(tests, 0, 2)] == 0.0 and tests.p[pair(tests, 1, 2)] == 0.0
+
+
+def test_the_paired_bootstrap_is_seeded_and_agrees_with_the_paired_t_test_on_many_cases():
+    rng = np.random.default_rng(7)
+    a = rng.normal(0.70, 0.2, 400)
+    b = a - rng.normal(0.02, 0.2, 400)  # a mean difference of about 1.4 standard errors
+    settings = Significance(test="bootstrap", resamples=4000, seed=3)
+    values = np.vstack([a, b])
+    tests = compare_pairs(values, values.mean(axis=1), [0, 0], [1, 1], settings)
+    assert list(tests.test) == ["bootstrap"]
+    assert tests.p[0] == pytest.approx(stats.ttest_rel(a, b).pvalue, abs=0.03)
+    assert compare_pairs(values, values.mean(axis=1), [0, 0], [1, 1], settings).p[0] == tests.p[0]  # reproducible
+    other = compare_pairs(values, values.mean(axis=1), [0, 0], [1, 1], Significance(test="bootstrap", resamples=4000, seed=4))
+    assert other.p[0] != tests.p[0] and other.p[0] == pytest.approx(tests.p[0], abs=0.03)
+    same = compare_pairs(np.vstack([a, a]), [a.mean()] * 2, [0, 0], [1, 1], settings)
+    assert same.p[0] == 1.0  # no difference at all
+
+
+def test_the_bootstrap_over_cases_one_entry_lacks_uses_the_shared_ones():
+    rng = np.random.default_rng(8)
+    values = rng.normal(0.5, 0.2, (3, 300))
+    values[0] += 0.1
+    values[1, :100] = np.nan  # B lacks a third of the cases
+    settings = Significance(test="bootstrap", resamples=3000)
+    tests = compare_pairs(values, np.nanmean(values, axis=1), [0] * 3, [1] * 3, settings)
+    shared = ~np.isnan(values[1])
+    assert tests.p[pair(tests, 0, 1)] == pytest.approx(stats.ttest_rel(values[0, shared], values[1, shared]).pvalue, abs=0.03)
+    assert tests.p[pair(tests, 0, 1)] < 0.01 and tests.p[pair(tests, 1, 2)] > 0.05
+
+
+def test_too_few_bootstrap_resamples_for_the_adjustment_say_so():
+    values = np.vstack([np.ones(40), np.zeros(40), np.r_[np.ones(20), np.zeros(20)]])
+    tests = compare_pairs(values, values.mean(axis=1), [0] * 3, [1] * 3, Significance(test="bootstrap", resamples=20))
+    assert tests.p.min() == pytest.approx(1 / 21)  # nothing beyond the observed difference: the smallest p it can give
+    assert not tests.separated.any()  # holm over 3 pairs: at least 3/21 = .14
+    assert "with 20 resamples no bootstrap p-value is below 0.048, which holm over 3 pairs raises above alpha" in tests.describe()
+    enough = compare_pairs(values, values.mean(axis=1), [0] * 3, [1] * 3, Significance(test="bootstrap", resamples=200))
+    assert enough.separated.all() and "no bootstrap p-value" not in enough.describe()
+
+
+# ---------------------------------------------------------------- which test, and pairs without one
+
+
+def test_cases_an_entry_lacks_are_left_out_of_its_pairs():
+    values = THREE.copy()
+    values[1, :10] = np.nan  # B lacks the first ten cases
+    tests = compare_pairs(values, np.nanmean(values, axis=1), np.zeros(3), np.ones(3))
+    shared = ~np.isnan(values[1])
+    b = int(((values[0] == 1) & (values[1] == 0) & shared).sum())
+    c = int(((values[0] == 0) & (values[1] == 1) & shared).sum())
+    assert (b, c) != (10, 2)  # the missing cases held discordant ones
+    assert tests.p[pair(tests, 0, 1)] == pytest.approx(stats.binomtest(b, b + c).pvalue, rel=1e-12)
+    assert tests.p[pair(tests, 0, 2)] == pytest.approx(stats.binomtest(15, 15).pvalue, rel=1e-12)  # A-C keeps all 50
+    assert tests.cases == 50
+
+
+def test_an_entry_without_per_case_values_is_tested_over_its_seeds_or_not_at_all():
+    values = np.vstack([THREE, np.full(50, np.nan)])
+    mean, std = [0.86, 0.70, 0.56, 0.60], [0.02, 0.02, 0.02, 0.03]
+    tests = compare_pairs(values, mean, std, [3, 3, 3, 3])
+    assert tests.used() == ["mcnemar", "welch"]
+    assert list(tests.test[tests.second == 3]) == ["welch"] * 3 and list(tests.test[tests.second != 3]) == ["mcnemar"] * 3
+    assert tests.p[pair(tests, 0, 3)] == pytest.approx(stats.ttest_ind_from_stats(0.86, 0.02, 3, 0.60, 0.03, 3, equal_var=False).pvalue)
+    assert "McNemar's exact test on 50 test cases (seeds averaged per case, pairs over the cases both have) for 3 pairs" in tests.describe()
+    assert "Welch's t-test over seeds for 3 pairs" in tests.describe() and "holm over 6 pairs" in tests.describe()
+    one_seed = compare_pairs(values, mean, std, [3, 3, 3, 1])
+    assert not one_seed.tested[one_seed.second == 3].any()
+    tied_with, untested, tied = ties(one_seed, np.array([1, 2, 3, 4]))
+    assert tied_with[3] is None and untested[3] == "1-3" and tied[3] is pd.NA
+    assert untested[:3] == ["4", "4", "4"]
+    assert [tie_text(t, u) for t, u in zip(tied_with, untested)] == ["2; untested: 4", "1, 3; untested: 4", "2; untested: 4", "not testable"]
+    assert "3 pairs untested (neither per-case values that both entries have, nor two seeds on each side)" in one_seed.describe()
+
+
+def test_one_seed_and_no_per_case_values_test_nothing():
+    tests = compare_pairs(None, [0.9, 0.8, 0.7], [np.nan] * 3, [1, 1, 1])
+    assert not tests.tested.any() and np.isnan(tests.p).all() and not tests.separated.any()
+    tied_with, untested, tied = ties(tests, np.array([1, 2, 3]))
+    assert tied_with == [None, None, None] and untested == ["2, 3", "1, 3", "1, 2"] and tied == [False, pd.NA, pd.NA]
+    assert tests.describe() == "tied with: no pair of this board could be tested (neither per-case values that both entries have, nor two seeds on each side)"
+
+
+def test_a_test_asked_for_by_name_tests_only_what_it_can():
+    mcnemar = compare_pairs(THREE / 2, THREE.mean(axis=1) / 2, np.zeros(3), np.full(3, 2))  # halves: not 0/1
+    assert list(mcnemar.test) == ["wilcoxon"] * 3  # auto
+    forced = compare_pairs(THREE / 2, THREE.mean(axis=1) / 2, np.full(3, 0.01), np.full(3, 2), Significance(test="mcnemar"))
+    assert not forced.tested.any() and forced.describe() == ("tied with: no pair of this board could be tested (McNemar's test needs per-case "
+                                                             "values of 0 or 1, and this board's are not: a mean over several seeds is a fraction)")
+    welch = compare_pairs(THREE, [0.86, 0.70, 0.56], [0.02] * 3, [3] * 3, Significance(test="welch"))
+    assert list(welch.test) == ["welch"] * 3 and welch.cases == 0
+    wilcoxon = compare_pairs(None, [0.86, 0.70, 0.56], [0.02] * 3, [3] * 3, Significance(test="wilcoxon"))
+    assert not wilcoxon.tested.any() and "no per-case values that both entries have; --test welch tests over seeds" in wilcoxon.describe()
+
+
+@pytest.mark.parametrize(("given", "says"), [
+    ({"test": "t"}, "test 't': expected one of auto, wilcoxon, bootstrap, mcnemar, welch"),
+    ({"resamples": 0}, "0 bootstrap resamples: expected a positive whole number"),
+    ({"seed": -1}, "seed -1: expected a non-negative whole number"),
+    ({"alpha": 1.5}, "alpha 1.5: expected a number between 0 and 1"),
+    ({"p_adjust": "fdr"}, "p-adjust 'fdr': expected one of none, holm, hochberg, bonferroni, BH, BY"),
+])
+def test_settings_that_cannot_be_used_are_refused_by_name(given, says):
+    with pytest.raises(SignificanceError, match=says.replace("(", r"\(").replace(")", r"\)")):
+        Significance.of(**given)
+
+
+# ---------------------------------------------------------------- boards from a store
+
+
+def case_records(entries: dict[str, list[list[float]]], **fields) -> list:
+    """Records of configurations (spec ``sweep``, a model each) with per-case accuracies per seed."""
+    records = []
+    for model, seeds in entries.items():
+        for seed, cases in enumerate(seeds):
+            record = make_record(model, "teacher" if model == "teacher" else "vanilla_kd", seed, metrics={"test": {"accuracy": float(np.mean(cases))}},
+                                 spec_name="sweep", bounds={"accuracy": (0.0, 1.0)}, **fields)
+            records.append(record.model_copy(update={"cases": {"accuracy": list(map(float, cases))}}))
+    return records
+
+
+def test_a_board_from_the_store_groups_its_ties_and_leaves_the_reference_out(store):
+    entries = {"a": [THREE[0]], "b": [THREE[1]], "c": [THREE[2]], "teacher": [np.ones(50)]}
+    store.ingest((r, 1.0) for r in case_records(entries))
+    board = leaderboard_with_ties(store).set_index("model")
+    assert list(board.columns[-len(SIGNIFICANCE_COLUMNS):]) == SIGNIFICANCE_COLUMNS
+    assert board.loc[["a", "b", "c"], "tied_with"].tolist() == ["2", "1, 3", "2"]
+    assert board.loc[["a", "b", "c"], "tied"].tolist() == [False, True, False]
+    assert set(board.loc[["a", "b", "c"], "test"]) == {"mcnemar"} and "holm over 3 pairs" in board.loc["a", "test_note"]
+    teacher = board.loc["teacher"]
+    assert teacher["reference"] and pd.isna(teacher["test"]) and pd.isna(teacher["tied_with"]) and teacher["tied"] is pd.NA
+    unadjusted = leaderboard_with_ties(store, significance=Significance.of(p_adjust="none")).set_index("model")
+    assert unadjusted.loc[["a", "b", "c"], "tied_with"].tolist() == ["", "3", "2"]
+
+
+def test_seeds_are_averaged_per_case_before_the_test(store):
+    rng = np.random.default_rng(2)
+    seeds = {name: [(rng.random(60) < skill).astype(float) for _ in range(2)] for name, skill in (("a", 0.8), ("b", 0.7))}
+    store.ingest((r, 1.0) for r in case_records(seeds))
+    board = leaderboard_with_ties(store).set_index("model")
+    assert set(board["test"]) == {"wilcoxon"}  # means of two 0/1 seeds hold halves: not McNemar's
+    a, b = (np.mean(seeds[name], axis=0) for name in ("a", "b"))
+    expected = stats.wilcoxon(a, b, method="approx", correction=True).pvalue  # ties: the approximation
+    tests = compare_pairs(np.vstack([a, b]), [a.mean(), b.mean()], [0, 0], [2, 2])
+    assert tests.p[0] == pytest.approx(expected, rel=1e-9)
+    assert board.loc["b", "tied"] == (expected > 0.05)
+    assert "on 60 test cases (seeds averaged per case" in board.loc["a", "test_note"]
+
+
+def test_another_split_has_no_per_case_values_and_is_tested_over_seeds(store):
+    rng = np.random.default_rng(3)
+    records = []
+    for record in case_records({"a": [rng.random(20) < 0.8 for _ in range(3)], "b": [rng.random(20) < 0.5 for _ in range(3)]}):
+        records.append(record.model_copy(update={"metrics": {**record.metrics, "val": {"accuracy": record.metrics["test"]["accuracy"]}}}))
+    store.ingest((r, 1.0) for r in records)
+    assert set(leaderboard_with_ties(store)["test"]) == {"wilcoxon"}  # three seeds averaged per case
+    assert set(leaderboard_with_ties(store, split="val")["test"]) == {"welch"}
+    assert set(leaderboard_with_ties(store, significance=Significance(test="welch"))["test"]) == {"welch"}
+
+
+def test_pooled_rows_pool_their_configurations_cases(store):
+    entries = {"a": [THREE[0]], "b": [THREE[1]]}
+    records = case_records(entries) + case_records({"a": [THREE[2]]}, params={"width": 2})  # a second configuration of model a
+    store.ingest((r, 1.0) for r in records)
+    by_config = leaderboard_with_ties(store)
+    assert len(by_config) == 3
+    pooled = leaderboard_with_ties(store, group_by=["model"]).set_index("model")
+    assert pooled.loc["a", "configs"] == 2 and set(pooled["test"]) == {"wilcoxon"}  # a's per-case means of two configurations: halves
+    a, b = (THREE[0] + THREE[2]) / 2, THREE[1]
+    expected = stats.wilcoxon(a, b, method="approx", correction=True).pvalue
+    assert pooled.loc["b", "tied"] == (expected > 0.05)
+
+
+def test_a_board_with_one_competitor_has_nothing_to_compare(store):
+    store.ingest((r, 1.0) for r in case_records({"a": [THREE[0]], "teacher": [np.ones(50)]}))
+    board = leaderboard_with_ties(store).set_index("model")
+    assert board.loc["a", "test"] == "none" and pd.isna(board.loc["a", "tied_with"]) and board.loc["a", "test_note"] == ""
+    assert tie_text(board.loc["a", "tied_with"], board.loc["a", "untested"]) == "-"
