@@ -5,12 +5,14 @@ argument dropped) and runs the tests that cover each; a mutant the tests do not 
     .venv/bin/pip install -e '.[mutation]'
     .venv/bin/python tests/perf/mutation.py [--only 'leaderboard/ranking.py'] [--children 2] [--keep DIR]
 
-It works on a copy of the checkout (``--keep DIR`` keeps it, and a second run there resumes), prints
+It works on a copy of the checkout (``--keep DIR`` keeps it; a second run there takes the checkout's
+tests again and tests what is left: mutants not yet run, survivors and those no test ran), prints
 how many mutants were made and how each ended, per file, and every survivor of a formula with its
 diff. ``tests/perf/mutation_explained.toml`` says which functions compute no number (text for a
 person, storage, file reading: ``[[not_formula]]``) and why each remaining survivor of a formula is
-equivalent (``[[equivalent]]``: no input can tell it from the original). Exit 1 when a survivor of a
-formula is unexplained, or a formula's mutant has no test at all.
+equivalent (``[[equivalent]]``: no input can tell it from the original). Only the mutants of formulas
+are tested unless ``--all-functions`` is given (the others are counted as "not checked"). Exit 1
+when a survivor of a formula is unexplained, or a formula's mutant has no test at all.
 
 Not mutated: lines that raise (their messages are checked by the tests that matter, and a mutated
 message is not a wrong formula) and ``__all__``; the tests run are the fast suite's leaderboard,
@@ -45,6 +47,11 @@ do_not_mutate_patterns = ['^\\s*raise ', '^__all__']
 pytest_add_cli_args = ["-p", "no:python_path", "-p", "no:cacheprovider", "-q", "-m", "not slow and not ray"]
 pytest_add_cli_args_test_selection = {tests}
 """
+# A mutant name that matches nothing: ``mutmut run`` with it makes the mutants and maps the tests to
+# the functions, then stops before testing any mutant.
+NO_MUTANT = "podium.no_such_mutant"
+# Statuses tested again on a resumed run (new tests may kill a survivor or cover an untested mutant).
+PENDING = {"not checked", "survived", "no tests"}
 RESULT = re.compile(r"^\s*(?P<name>\S+): (?P<status>.+)$")
 
 
@@ -119,6 +126,8 @@ def main() -> int:
     parser.add_argument("--only", nargs="+", default=MUTATED, help="globs of the files to mutate (default: %(default)s)")
     parser.add_argument("--children", type=int, default=2, help="mutants tested at once (default: %(default)s)")
     parser.add_argument("--keep", type=Path, help="work (and resume) in this folder instead of a temporary one")
+    parser.add_argument("--all-functions", action="store_true",
+                        help="also test the mutants of functions that compute no number ([[not_formula]])")
     args = parser.parse_args()
     if not Path(sys.executable).with_name("mutmut").exists():
         sys.exit("mutmut is not installed beside this Python: pip install -e '.[mutation]'")
@@ -126,13 +135,20 @@ def main() -> int:
     if not (folder / "pyproject.toml").exists():
         folder.mkdir(parents=True, exist_ok=True)
         prepare(folder, args.only)
+    else:
+        shutil.copytree(ROOT / "tests", folder / "tests", dirs_exist_ok=True)
+    not_formula, equivalent = explanations()
     started = time.perf_counter()
-    mutmut(folder, "run", "--max-children", str(args.children), check=False)
+    mutmut(folder, "run", "--max-children", str(args.children), NO_MUTANT, check=False)
+    made = results(folder)
+    if not made:
+        sys.exit(f"mutmut made no mutants; its folder is {folder}")
+    pending = [name for name, status in made.items() if status in PENDING
+               and (args.all_functions or not any(e.covers(name, "") for e in not_formula))]
+    if pending:
+        mutmut(folder, "run", "--max-children", str(args.children), *pending, check=False)
     seconds = time.perf_counter() - started
     ended = results(folder)
-    if not ended:
-        sys.exit(f"mutmut made no mutants; its folder is {folder}")
-    not_formula, equivalent = explanations()
     formula = {name: status for name, status in ended.items() if not any(e.covers(name, "") for e in not_formula)}
     survivors = {name: mutmut(folder, "show", name) for name, status in formula.items() if status == "survived"}
     untested = sorted(name for name, status in formula.items() if status == "no tests")
@@ -149,7 +165,7 @@ def report(ended: dict[str, str], formula: dict[str, str], survivors: dict[str, 
     print(f"{len(ended)} mutants of {', '.join(sorted({source_file(n) for n in ended}))} in {seconds:.0f} s (work folder {folder})")
     for title, chosen in (("all", ended), ("formulas", formula)):
         statuses = Counter(chosen.values())
-        tested = len(chosen) - statuses["no tests"] - statuses["skipped"]
+        tested = len(chosen) - statuses["no tests"] - statuses["skipped"] - statuses["not checked"]
         killed = statuses["killed"] + statuses["timeout"]
         print(f"  {title}: {len(chosen)} mutants, " + ", ".join(f"{status} {n}" for status, n in statuses.most_common())
               + (f"; mutation score {killed / tested:.1%} of {tested} tested" if tested else ""))
