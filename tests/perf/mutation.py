@@ -78,6 +78,11 @@ def explanations() -> tuple[list[Explanation], list[Explanation]]:
             [Explanation(**entry) for entry in table.get("equivalent", [])])
 
 
+def is_formula(name: str, not_formula: list[Explanation]) -> bool:
+    """Whether the mutant ``name`` is of a function that computes a number (none of ``[[not_formula]]`` covers it)."""
+    return not any(e.covers(name, "") for e in not_formula)
+
+
 def prepare(folder: Path, only: list[str]) -> None:
     """Copy the checkout's files (tracked and untracked, not ignored) into ``folder`` with the mutmut settings."""
     listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
@@ -143,13 +148,12 @@ def main() -> int:
     made = results(folder)
     if not made:
         sys.exit(f"mutmut made no mutants; its folder is {folder}")
-    pending = [name for name, status in made.items() if status in PENDING
-               and (args.all_functions or not any(e.covers(name, "") for e in not_formula))]
+    pending = [name for name, status in made.items() if status in PENDING and (args.all_functions or is_formula(name, not_formula))]
     if pending:
         mutmut(folder, "run", "--max-children", str(args.children), *pending, check=False)
     seconds = time.perf_counter() - started
     ended = results(folder)
-    formula = {name: status for name, status in ended.items() if not any(e.covers(name, "") for e in not_formula)}
+    formula = {name: status for name, status in ended.items() if is_formula(name, not_formula)}
     survivors = {name: mutmut(folder, "show", name) for name, status in formula.items() if status == "survived"}
     untested = sorted(name for name, status in formula.items() if status == "no tests")
     unexplained = {name: diff for name, diff in survivors.items() if not any(e.covers(name, diff) for e in equivalent)}
