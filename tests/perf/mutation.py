@@ -170,7 +170,8 @@ def report(ended: dict[str, str], formula: dict[str, str], survivors: dict[str, 
     for title, chosen in (("all", ended), ("formulas", formula)):
         statuses = Counter(chosen.values())
         tested = len(chosen) - statuses["no tests"] - statuses["skipped"] - statuses["not checked"]
-        killed = statuses["killed"] + statuses["timeout"]
+        # a mutant that hangs the tests or crashes their process (SIGSEGV) is caught as surely as one that fails them
+        killed = statuses["killed"] + statuses["timeout"] + statuses["segfault"]
         print(f"  {title}: {len(chosen)} mutants, " + ", ".join(f"{status} {n}" for status, n in statuses.most_common())
               + (f"; mutation score {killed / tested:.1%} of {tested} tested" if tested else ""))
     print(f"  survivors of formulas: {len(survivors)}, {len(survivors) - len(unexplained)} explained as equivalent in "
