@@ -255,6 +255,83 @@ def test_challenge_boards_are_sorted_skip_single_algorithm_datasets_and_keep_the
                                   challenge_boards(store, "kd", "error", "mean", 1000, 0)[0].stability.bootstrap_ranks)
 
 
+def test_challenge_boards_bootstrap_with_the_seed_given_and_zero_by_default(store):
+    from leaderboard.challenge import challenge_boards
+
+    store.ingest((r, 1.0) for r in per_case_records([("mlp", "vanilla_kd", {"hidden": 16}, 0.7), ("mlp", "vanilla_kd", {"hidden": 64}, 0.72)]))
+    [board] = challenge_boards(store, "kd", "accuracy", resamples=200)
+    by_seed = {seed: bootstrap(board.values, True, "mean", resamples=200, seed=seed).bootstrap_ranks for seed in (0, 1)}
+    assert not np.array_equal(by_seed[0], by_seed[1])  # the seed matters for these close configurations
+    np.testing.assert_array_equal(board.stability.bootstrap_ranks, by_seed[0])
+    np.testing.assert_array_equal(challenge_boards(store, "kd", "accuracy", resamples=200, seed=1)[0].stability.bootstrap_ranks, by_seed[1])
+    assert board.higher_is_better is True
+
+
+def test_challenge_boards_hold_only_the_track_asked_for(ranked_store):
+    from leaderboard.challenge import challenge_boards
+    from tests.leaderboard.conftest import make_record
+
+    other = [make_record(m, "student_only", 0, metrics={"test": {"accuracy": 0.5}}, track="other").model_copy(update={"cases": {"accuracy": [0.5] * 60}})
+             for m in ("mlp", "small_cnn")]  # the same task, dataset and metric on another track
+    ranked_store.ingest((r, 1.0) for r in other)
+    [board] = challenge_boards(ranked_store, "kd", "accuracy", resamples=10)
+    assert [a.entry for a in board.algorithms] == sorted({r.config_id for r in per_case_records(SKILLS) if r.method != "teacher"})
+    [theirs] = challenge_boards(ranked_store, "other", "accuracy", resamples=10)
+    assert [a.entry for a in theirs.algorithms] == sorted(r.config_id for r in other)
+    np.testing.assert_array_equal(theirs.values, np.full((2, 60), 0.5))
+
+
+def test_a_configuration_the_store_has_no_label_for_is_shown_by_its_id(ranked_store):
+    from leaderboard.challenge import challenge_boards
+
+    ranked_store.con.execute("DELETE FROM configs")  # the configs table labels each configuration; without it, the id stands in
+    [board] = challenge_boards(ranked_store, "kd", "accuracy", resamples=10)
+    assert [a.label for a in board.algorithms] == [a.entry for a in board.algorithms]
+    assert all(len(a.entry) > 0 and a.entry != "None" for a in board.algorithms)
+
+
+def test_challenge_boards_pool_by_spec_averaging_every_run_of_a_spec_per_case(store):
+    from leaderboard.challenge import challenge_boards
+
+    records = [r.model_copy(update={"spec_name": spec, "spec": {**r.spec, "name": spec}})
+               for spec, skills in (("wide", [("mlp", "vanilla_kd", {"hidden": 16}, 0.6), ("mlp", "vanilla_kd", {"hidden": 64}, 0.9)]),
+                                    ("cnn", [("small_cnn", "student_only", {}, 0.75)]))
+               for r in per_case_records(skills)]
+    store.ingest((r, 1.0) for r in records)
+    [board] = challenge_boards(store, "kd", "accuracy", resamples=10, group_by=["spec"])
+    assert board.pooled == ("spec",)
+    got = {a.label: (a.configs, row) for a, row in zip(board.algorithms, board.values)}
+    assert sorted(got) == ["cnn", "wide"] and got["wide"][0] == 2 and got["cnn"][0] == 1
+    for spec, (_, row) in got.items():  # per case: the mean over the spec's runs (two configurations x two seeds for "wide")
+        np.testing.assert_allclose(row, np.mean([r.cases["accuracy"] for r in records if r.spec_name == spec], axis=0))
+
+
+def test_case_values_matrix_lays_out_the_cases_any_entry_has():
+    from leaderboard.challenge import CaseValues
+
+    # entry 0 has cases 3 and 5, entry 1 case 5, entry 2 cases 3 and 7
+    cases = CaseValues(pd.DataFrame(), np.array([0, 0, 1, 2, 2]), np.array([3, 5, 5, 3, 7]), np.array([0.1, 0.2, 0.3, 0.4, 0.5]))
+    np.testing.assert_array_equal(cases.matrix([2, 0]), [[0.4, np.nan, 0.5], [0.1, 0.2, np.nan]])  # columns: cases 3, 5, 7
+    np.testing.assert_array_equal(cases.matrix([1]), [[0.3]])
+    assert cases.matrix([]).shape == (0, 0)
+
+
+def test_bootstrap_columns_are_the_median_and_the_2_5_and_97_5_percentiles_of_the_resampled_ranks():
+    from leaderboard.challenge import bootstrap_columns
+    from leaderboard.ranking import Stability
+
+    # 40 resamples; A's sorted ranks 1, 2 x 19, 3 x 19, 4. Linear interpolation (numpy's default, R's
+    # quantile type 7) at (40 - 1) q: q = 2.5% -> 0.975 between 1 and 2: 1.975; 50% -> 19.5 between
+    # 2 and 3: 2.5; 97.5% -> 38.025 between 3 and 4: 3.025. B is first in every resample.
+    a = np.array([1] + [2] * 19 + [3] * 19 + [4], dtype=float)
+    boot = np.column_stack([a, np.ones(40)])
+    columns = bootstrap_columns(Stability(np.array([2, 1]), boot, np.zeros(40)))
+    assert list(columns) == ["bootstrap median rank", "95% rank interval", "P(first)"]
+    assert columns["bootstrap median rank"].tolist() == [2.5, 1.0]
+    assert columns["95% rank interval"] == ["[1.975, 3.025]", "[1, 1]"]
+    assert columns["P(first)"].tolist() == [1 / 40, 1.0]  # A ties B for first once
+
+
 def test_tau_summary_is_the_median_and_percentile_interval_of_the_resampled_taus():
     from leaderboard.ranking import Stability
 
