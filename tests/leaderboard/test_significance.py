@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from leaderboard.ranking import PODIUM
+from leaderboard import significance
+from leaderboard.ranking import PODIUM, adjust_p
 from leaderboard.significance import (
     SIGNIFICANCE_COLUMNS, Significance, SignificanceError, compare_pairs, leaderboard_with_ties, tie_text, ties,
 )
@@ -41,6 +42,45 @@ def test_mcnemar_is_the_exact_binomial_test_of_the_discordant_cases():
         assert ((THREE[i] == 1) & (THREE[j] == 0)).sum() == b and ((THREE[i] == 0) & (THREE[j] == 1)).sum() == c
         assert tests.p[pair(tests, i, j)] == pytest.approx(stats.binomtest(b, b + c, 0.5).pvalue, rel=1e-12)
     assert tests.p[pair(tests, 0, 1)] == pytest.approx(0.0386, abs=1e-4)
+
+
+
+def test_mcnemar_of_as_many_cases_each_way_is_1():
+    """b == c (and b = c = 0, entries that agree on every case): binomtest gives 1, never above it."""
+    values = np.array([[1, 1, 1, 0, 0, 0, 1, 0], [0, 0, 0, 1, 1, 1, 1, 0], [1, 1, 1, 0, 0, 0, 1, 0]], dtype=float)  # A-B: 3 to 3
+    tests = compare_pairs(values, values.mean(axis=1), np.zeros(3), np.ones(3))
+    assert stats.binomtest(3, 6).pvalue == 1.0
+    assert list(tests.test) == ["mcnemar"] * 3 and list(tests.p) == [1.0, 1.0, 1.0]
+
+
+def test_a_board_of_one_case_and_a_pair_sharing_one_case_are_tested():
+    """One case is enough for a per-case test: one discordant case, McNemar p = binomtest(1, 1) = 1."""
+    one = compare_pairs(np.array([[1.0], [0.0]]), [1.0, 0.0], [0, 0], [1, 1])
+    assert list(one.test) == ["mcnemar"] and one.p[0] == stats.binomtest(1, 1).pvalue == 1.0 and one.cases == 1
+    shared = compare_pairs(np.array([[1.0, np.nan], [0.0, 1.0]]), [1.0, 0.5], [0, 0], [1, 1])  # they share case 0 only
+    assert list(shared.test) == ["mcnemar"] and shared.p[0] == 1.0
+
+
+def test_correct_or_incorrect_given_as_booleans_are_read_as_0_and_1():
+    booleans = THREE.astype(bool)
+    for test in ("auto", "wilcoxon", "bootstrap"):
+        settings = Significance(test=test, resamples=200)
+        expected = compare_pairs(THREE, THREE.mean(axis=1), np.zeros(3), np.ones(3), settings)
+        tests = compare_pairs(booleans, booleans.mean(axis=1), np.zeros(3), np.ones(3), settings)
+        assert list(tests.test) == list(expected.test) and list(tests.p) == list(expected.p)
+    # Wilcoxon of A - B: scipy on the 0/1 differences (ties: the approximation with continuity correction)
+    tests = compare_pairs(booleans, booleans.mean(axis=1), np.zeros(3), np.ones(3), Significance(test="wilcoxon"))
+    assert tests.p[pair(tests, 0, 1)] == pytest.approx(stats.wilcoxon(THREE[0], THREE[1], method="approx", correction=True).pvalue, rel=1e-9)
+
+
+def test_untested_pairs_are_left_out_of_the_adjustment():
+    """Three pairs tested beside three untested ones: holm over the three, as on the board without the untested entry."""
+    values = np.vstack([THREE, np.full(50, np.nan)])  # D: no per-case values and one seed
+    tests = compare_pairs(values, [0.86, 0.70, 0.56, 0.60], [0.02] * 4, [3, 3, 3, 1])
+    tested = tests.tested
+    assert tested.sum() == 3 and np.isnan(tests.adjusted[~tested]).all()
+    np.testing.assert_allclose(tests.adjusted[tested], adjust_p(tests.p[tested], "holm"))
+    np.testing.assert_allclose(tests.adjusted[tested], three().adjusted)  # A-B: 2 x .0386 = .077, as over three pairs
 
 
 def test_a_near_significant_pair_is_separated_unadjusted_and_tied_under_holm():
@@ -99,6 +139,27 @@ def test_wilcoxon_is_scipys_two_sided_test_exact_without_ties_and_approximate_wi
     assert exact.p[0] != tests.p[0]  # the rules' wilcoxon setting reaches the test
 
 
+
+def test_wilcoxon_of_a_balanced_pair_is_1():
+    """Differences 1, -2, -3, 4: T+ = 5, the middle of the exact distribution; both one-sided p-values
+    pass 1/2, and the two-sided p is capped at 1 as scipy gives it."""
+    a = np.array([2.0, 1.0, 1.0, 5.0])
+    b = a - np.array([1.0, -2.0, -3.0, 4.0])
+    tests = compare_pairs(np.vstack([a, b]), [a.mean(), b.mean()], [0, 0], [1, 1])
+    assert list(tests.test) == ["wilcoxon"] and tests.p[0] == stats.wilcoxon(a, b).pvalue == 1.0
+
+
+def test_wilcoxon_in_several_blocks_of_pairs_gives_the_one_blocks_p_values(monkeypatch):
+    rng = np.random.default_rng(5)
+    values = rng.normal(0.5, 0.2, (5, 12))  # ten pairs
+    whole = compare_pairs(values, values.mean(axis=1), np.zeros(5), np.ones(5))
+    for block in (12, 36):  # one or three pairs per block
+        monkeypatch.setattr(significance, "PAIR_BLOCK", block)
+        assert list(compare_pairs(values, values.mean(axis=1), np.zeros(5), np.ones(5)).p) == list(whole.p)
+    for (i, j) in ((0, 1), (3, 4)):
+        assert whole.p[pair(whole, i, j)] == pytest.approx(stats.wilcoxon(values[i], values[j]).pvalue, rel=1e-9)
+
+
 def test_welch_is_scipys_unequal_variance_t_test_over_seeds():
     steady = np.array([0.800, 0.805, 0.795, 0.802, 0.798])
     noisy = np.array([0.70, 0.93, 0.62, 0.95, 0.76, 0.88, 0.66])
@@ -112,6 +173,16 @@ def test_welch_is_scipys_unequal_variance_t_test_over_seeds():
 def test_welch_without_spread_separates_different_means_and_ties_equal_ones():
     tests = compare_pairs(None, [0.9, 0.9, 0.8], [0.0, 0.0, 0.0], [3, 3, 3])
     assert tests.p[pair(tests, 0, 1)] == 1.0 and tests.p[pair(tests, 0, 2)] == 0.0 and tests.p[pair(tests, 1, 2)] == 0.0
+
+
+
+def test_welch_needs_two_seeds_on_each_side_and_two_are_enough():
+    a, b = np.array([0.80, 0.82]), np.array([0.70, 0.75])
+    tests = compare_pairs(None, [a.mean(), b.mean()], [a.std(ddof=1), b.std(ddof=1)], [2, 2])
+    assert list(tests.test) == ["welch"]
+    assert tests.p[0] == pytest.approx(stats.ttest_ind(a, b, equal_var=False).pvalue, rel=1e-10)
+    for n in ([1, 2], [2, 1]):
+        assert not compare_pairs(None, [a.mean(), b.mean()], [0.01, 0.01], n).tested.any()
 
 
 def test_the_paired_bootstrap_is_seeded_and_agrees_with_the_paired_t_test_on_many_cases():
@@ -140,6 +211,7 @@ def test_the_bootstrap_over_cases_one_entry_lacks_uses_the_shared_ones():
     shared = ~np.isnan(values[1])
     assert tests.p[pair(tests, 0, 1)] == pytest.approx(stats.ttest_rel(values[0, shared], values[1, shared]).pvalue, abs=0.03)
     assert tests.p[pair(tests, 0, 1)] < 0.01 and tests.p[pair(tests, 1, 2)] > 0.05
+
 
 
 def test_too_few_bootstrap_resamples_for_the_adjustment_say_so():
