@@ -4,6 +4,8 @@ the grouping when ties are not transitive, missing cases, one seed, references, 
 a store."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -214,12 +216,69 @@ def test_the_bootstrap_over_cases_one_entry_lacks_uses_the_shared_ones():
 
 
 
+def exact_bootstrap_p(values: np.ndarray, i: int, j: int) -> float:
+    """The paired bootstrap's p-value over every one of the K^K equally likely resamples of K cases:
+    the share whose mean difference over the drawn shared cases is at least as far from the observed
+    one as the observed one is from 0 (or that draws no shared case)."""
+    cases = values.shape[1]
+    shared = ~np.isnan(values[i]) & ~np.isnan(values[j])
+    difference = np.where(shared, values[i] - values[j], 0.0)
+    observed = difference[shared].mean()
+    beyond = 0
+    for draw in itertools.product(range(cases), repeat=cases):
+        drawn = [case for case in draw if shared[case]]
+        if not drawn or abs(np.mean(difference[drawn]) - observed) >= abs(observed):
+            beyond += 1
+    return beyond / cases**cases
+
+
+def test_the_paired_bootstrap_on_five_cases_is_the_exact_bootstrap_of_all_resamples():
+    """20,000 resamples against the enumeration of all 5^5 (the standard error of the estimate is
+    below .004); B lacks cases 0 and 3, so its pairs use the other three, C-A all five."""
+    values = np.array([
+        [0.91, 0.35, 0.62, 0.48, 0.77],
+        [np.nan, 0.41, 0.30, np.nan, 0.52],
+        [0.66, 0.12, 0.58, 0.21, 0.80],
+    ])
+    tests = compare_pairs(values, np.nanmean(values, axis=1), np.zeros(3), np.ones(3), Significance(test="bootstrap", resamples=20_000, seed=1))
+    for i, j in ((0, 1), (0, 2), (1, 2)):
+        assert tests.p[pair(tests, i, j)] == pytest.approx(exact_bootstrap_p(values, i, j), abs=0.015)
+    # A-B by the enumeration: 243 of 3125 resamples, 32 of them (2/5)^5 drawing none of the shared cases
+    assert exact_bootstrap_p(values, 0, 1) == pytest.approx(243 / 3125) and tests.p[pair(tests, 0, 1)] == pytest.approx(0.0778, abs=0.015)
+
+
+def test_the_bootstrap_in_several_blocks_gives_the_one_blocks_p_values(monkeypatch):
+    """Blocks of three resamples (the last of two) and one pair per block give the same draws, so the same p-values."""
+    rng = np.random.default_rng(9)
+    values = rng.normal(0.5, 0.2, (4, 5))
+    values[1, 0] = np.nan  # B's three pairs are over four cases
+    settings = Significance(test="bootstrap", resamples=20, seed=2)
+    whole = compare_pairs(values, np.nanmean(values, axis=1), np.zeros(4), np.ones(4), settings)
+    monkeypatch.setattr(significance, "BOOTSTRAP_BLOCK", 15)  # 3 resamples of 5 cases
+    monkeypatch.setattr(significance, "PAIR_BLOCK", 5)  # 1 pair of 5 cases
+    blocks = compare_pairs(values, np.nanmean(values, axis=1), np.zeros(4), np.ones(4), settings)
+    assert list(blocks.p) == list(whole.p) and (whole.p <= 1).all() and len(set(whole.p)) > 1
+
+
+def test_a_bootstrap_p_value_equal_to_alpha_separates():
+    """19 resamples of a pair that differs on every case: p = 1/20 = .05, alpha itself (p <= alpha), and no warning."""
+    values = np.vstack([np.ones(40), np.zeros(40)])
+    tests = compare_pairs(values, [1.0, 0.0], [0, 0], [1, 1], Significance(test="bootstrap", resamples=19))
+    assert tests.p[0] == 1 / 20 == tests.settings.rules.alpha
+    assert tests.separated[0] and "no bootstrap p-value" not in tests.describe()
+
+
 def test_too_few_bootstrap_resamples_for_the_adjustment_say_so():
     values = np.vstack([np.ones(40), np.zeros(40), np.r_[np.ones(20), np.zeros(20)]])
     tests = compare_pairs(values, values.mean(axis=1), [0] * 3, [1] * 3, Significance(test="bootstrap", resamples=20))
     assert tests.p.min() == pytest.approx(1 / 21)  # nothing beyond the observed difference: the smallest p it can give
     assert not tests.separated.any()  # holm over 3 pairs: at least 3/21 = .14
     assert "with 20 resamples no bootstrap p-value is below 0.048, which holm over 3 pairs raises above alpha" in tests.describe()
+    # the advice: twice the resamples whose floor holm over 3 pairs takes to alpha, 2 x 3 / .05 = 120
+    assert tests.describe().endswith("no pair can be separated (give --bootstrap 120 or more)")
+    advised = compare_pairs(values, values.mean(axis=1), [0] * 3, [1] * 3, Significance(test="bootstrap", resamples=120))
+    assert advised.p.max() == pytest.approx(1 / 121) and advised.separated.all()  # holm: 3 / 121 = .025
+    assert "no bootstrap p-value" not in advised.describe()
     enough = compare_pairs(values, values.mean(axis=1), [0] * 3, [1] * 3, Significance(test="bootstrap", resamples=200))
     assert enough.separated.all() and "no bootstrap p-value" not in enough.describe()
 
