@@ -343,10 +343,43 @@ def test_a_test_asked_for_by_name_tests_only_what_it_can():
     ({"seed": -1}, "seed -1: expected a non-negative whole number"),
     ({"alpha": 1.5}, "alpha 1.5: expected a number between 0 and 1"),
     ({"p_adjust": "fdr"}, "p-adjust 'fdr': expected one of none, holm, hochberg, bonferroni, BH, BY"),
+    ({"resamples": True}, "True bootstrap resamples: expected a positive whole number"),
+    ({"resamples": 2.5}, "2.5 bootstrap resamples: expected a positive whole number"),
+    ({"seed": True}, "seed True: expected a non-negative whole number"),
+    ({"seed": 1.5}, "seed 1.5: expected a non-negative whole number"),
+    ({"alpha": 0}, "alpha 0: expected a number between 0 and 1"),
+    ({"alpha": 1}, "alpha 1: expected a number between 0 and 1"),
+    ({"alpha": True}, "alpha True: expected a number between 0 and 1"),
+    ({"alpha": "0.05"}, "alpha '0.05': expected a number between 0 and 1"),
 ])
 def test_settings_that_cannot_be_used_are_refused_by_name(given, says):
     with pytest.raises(SignificanceError, match=says.replace("(", r"\(").replace(")", r"\)")):
         Significance.of(**given)
+
+
+def test_the_smallest_settings_that_can_be_used_are_accepted():
+    settings = Significance.of(resamples=1, seed=0, alpha=0.001)
+    assert (settings.resamples, settings.seed, settings.rules.alpha) == (1, 0, 0.001)
+    assert Significance.of(alpha=0.999).rules.alpha == 0.999 and Significance(resamples=1).resamples == 1
+
+
+def test_a_given_alpha_decides_which_pairs_are_separated():
+    """Under holm A-B's adjusted p is .077: tied at alpha .05, separated at .1."""
+    tests = three(Significance.of(alpha=0.1))
+    assert tests.settings.rules.alpha == 0.1 and tests.adjusted[pair(tests, 0, 1)] == pytest.approx(0.0772, abs=1e-4)
+    assert tests.separated[pair(tests, 0, 1)] and not three().separated[pair(tests, 0, 1)]
+
+
+def test_ranks_given_in_any_order_and_as_floats_are_listed_sorted_with_runs_as_ranges():
+    """Seven entries no test can separate (equal means, spread): each is tied with every other rank."""
+    tests = compare_pairs(None, [0.5] * 7, [0.1] * 7, [3] * 7)
+    assert (tests.p == 1.0).all()
+    expected = {1: "2-7", 2: "1, 3-7", 3: "1, 2, 4-7", 4: "1-3, 5-7", 5: "1-4, 6, 7", 6: "1-5, 7", 7: "1-6"}
+    ranks = np.array([4, 1, 7, 2, 6, 3, 5])
+    for given in (ranks, ranks.astype(float)):  # a float rank column reads as whole ranks
+        tied_with, untested, tied = ties(tests, given)
+        assert tied_with == [expected[r] for r in ranks] and untested == [""] * 7
+        assert tied == [r != 1 for r in ranks]
 
 
 # ---------------------------------------------------------------- boards from a store
