@@ -453,3 +453,63 @@ def test_a_board_with_one_competitor_has_nothing_to_compare(store):
     board = leaderboard_with_ties(store).set_index("model")
     assert board.loc["a", "test"] == "none" and pd.isna(board.loc["a", "tied_with"]) and board.loc["a", "test_note"] == ""
     assert tie_text(board.loc["a", "tied_with"], board.loc["a", "untested"]) == "-"
+
+
+def seed_records(entries: dict[str, list[float]], **fields) -> list:
+    """Records of configurations (spec ``sweep``) with a test accuracy per seed and no per-case values."""
+    return [make_record(model, "vanilla_kd", seed, metrics={"test": {"accuracy": value}}, spec_name="sweep", bounds={"accuracy": (0.0, 1.0)}, **fields)
+            for model, values in entries.items() for seed, value in enumerate(values)]
+
+
+def test_a_board_of_several_tests_names_them_all_and_lists_untested_ranks(store):
+    """a and b have per-case values (Wilcoxon), c only seeds (Welch against them), d one seed and no cases (untested)."""
+    records = case_records({"a": [THREE[0], THREE[2]], "b": [THREE[1], THREE[1]], "teacher": [np.ones(50)]})
+    store.ingest((r, 1.0) for r in records + seed_records({"c": [0.55, 0.57], "d": [0.40]}))
+    board = leaderboard_with_ties(store).set_index("model")
+    assert board.loc[["a", "b", "c", "d"], "rank"].tolist() == [1, 2, 3, 4]
+    assert set(board.loc[["a", "b", "c", "d"], "test"]) == {"wilcoxon+welch"}
+    assert board.loc[["a", "b", "c", "d"], "untested"].tolist() == ["4", "4", "4", "1-3"]
+    assert board.loc["d", "tied_with"] is None and board.loc["d", "tied"] is pd.NA
+    assert board["tied"].dtype == "boolean"
+    teacher = board.loc["teacher"]  # a reference: no test, nothing tied or untested
+    assert all(pd.isna(teacher[column]) for column in ("test", "tied_with", "untested", "test_note")) and teacher["tied"] is pd.NA
+
+
+def test_a_board_without_per_case_values_beside_one_with_them_is_tested_over_seeds(store):
+    """Per-case accuracies but no per-case loss: the loss board gets Welch's test of the seeds' losses."""
+    losses = {"a": [0.30, 0.36], "b": [0.50, 0.53]}
+    records = []
+    for model, cases in (("a", THREE[0]), ("b", THREE[1])):
+        for seed, loss in enumerate(losses[model]):
+            record = make_record(model, "vanilla_kd", seed, metrics={"test": {"accuracy": float(cases.mean()), "loss": loss}}, spec_name="sweep")
+            records.append(record.model_copy(update={"cases": {"accuracy": list(map(float, cases))}}))
+    store.ingest((r, 1.0) for r in records)
+    board = leaderboard_with_ties(store)
+    assert set(board.loc[board["metric"] == "accuracy", "test"]) == {"mcnemar"}
+    loss = board[board["metric"] == "loss"].set_index("model")
+    assert set(loss["test"]) == {"welch"}
+    p = stats.ttest_ind(losses["a"], losses["b"], equal_var=False).pvalue  # one pair: holm leaves it as it is
+    assert 0.05 < p < 0.1 and loss.loc["b", "tied"]
+
+
+def test_mcnemar_asked_for_on_fractions_says_why_when_one_entry_has_per_case_values(store):
+    store.ingest((r, 1.0) for r in case_records({"a": [THREE[0], THREE[2]]}) + seed_records({"b": [0.55, 0.57]}))
+    board = leaderboard_with_ties(store, significance=Significance(test="mcnemar")).set_index("model")
+    assert set(board["test"]) == {"none"}
+    assert "McNemar's test needs per-case values of 0 or 1, and this board's are not" in board.loc["a", "test_note"]
+
+
+def test_the_track_split_and_confidence_asked_for_reach_the_board(store):
+    test, val = {"a": [0.80, 0.84, 0.82], "b": [0.70, 0.71, 0.75]}, {"a": [0.60, 0.64, 0.65], "b": [0.50, 0.55, 0.51]}
+    records = [r.model_copy(update={"metrics": {"test": r.metrics["test"], "val": {"accuracy": val[r.model][r.seed]}}}) for r in seed_records(test)]
+    store.ingest((r, 1.0) for r in records + seed_records({"c": [0.5, 0.6]}, track="other"))
+    assert set(leaderboard_with_ties(store)["track"]) == {"kd", "other"}
+    kd = leaderboard_with_ties(store, track="kd").set_index("model")
+    assert set(kd["track"]) == {"kd"} and set(kd["test"]) == {"welch"}
+    half = stats.t.ppf(0.975, 2) * np.std(test["a"], ddof=1) / np.sqrt(3)  # Student t over three seeds, 95% by default
+    assert kd.loc["a", "ci_low"] == pytest.approx(np.mean(test["a"]) - half)
+    narrow = leaderboard_with_ties(store, track="kd", confidence=0.9).set_index("model")
+    assert narrow.loc["a", "ci_low"] == pytest.approx(np.mean(test["a"]) - stats.t.ppf(0.95, 2) * np.std(test["a"], ddof=1) / np.sqrt(3))
+    on_val = leaderboard_with_ties(store, track="kd", split="val").set_index("model")
+    assert on_val.loc[["a", "b"], "mean"].tolist() == pytest.approx([np.mean(val["a"]), np.mean(val["b"])])
+    assert on_val.loc["b", "tied"] == (stats.ttest_ind(val["a"], val["b"], equal_var=False).pvalue > 0.05)
