@@ -21,6 +21,8 @@ metric and ranking-command tests.
 from __future__ import annotations
 
 import argparse
+import ast
+import difflib
 import fnmatch
 import re
 import shutil
@@ -43,6 +45,9 @@ source_paths = ["leaderboard", "registry"]
 only_mutate = {only}
 also_copy = ["specs", "runners", "reports", "baselines"]
 do_not_mutate_patterns = ['^\\s*raise ', '^__all__']
+# each mutant's tests in a process forked from a server that has run no test: a worker forked from
+# mutmut's own process inherits torch's threads from the test-mapping run and may crash (SIGSEGV)
+process_isolation = "forkserver"
 # -p no:python_path: the tests must import the mutated copy, not the checkout pytest's pythonpath names
 pytest_add_cli_args = ["-p", "no:python_path", "-p", "no:cacheprovider", "-q", "-m", "not slow and not ray"]
 pytest_add_cli_args_test_selection = {tests}
@@ -50,8 +55,9 @@ pytest_add_cli_args_test_selection = {tests}
 # A mutant name that matches nothing: ``mutmut run`` with it makes the mutants and maps the tests to
 # the functions, then stops before testing any mutant.
 NO_MUTANT = "podium.no_such_mutant"
-# Statuses tested again on a resumed run (new tests may kill a survivor or cover an untested mutant).
-PENDING = {"not checked", "survived", "no tests"}
+# Statuses tested again on a resumed run (new tests may kill a survivor or cover an untested mutant;
+# a crashed worker says nothing about the tests).
+PENDING = {"not checked", "survived", "no tests", "segfault"}
 RESULT = re.compile(r"^\s*(?P<name>\S+): (?P<status>.+)$")
 
 
@@ -117,13 +123,42 @@ def results(folder: Path) -> dict[str, str]:
     return {m["name"]: m["status"].strip() for m in found if m}
 
 
+def diffs(folder: Path, names: list[str]) -> dict[str, str]:
+    """Each mutant's diff against the original function, as ``mutmut show`` prints it, read from the
+    mutated copies mutmut writes (``mutants/<file>``: every mutant a function ``x_f__mutmut_N`` beside
+    ``x_f__mutmut_orig``); one parse per file instead of one ``mutmut show`` process per mutant."""
+    found: dict[str, str] = {}
+    by_file: dict[str, list[str]] = {}
+    for name in names:
+        by_file.setdefault(source_file(name), []).append(name)
+    for path, chosen in by_file.items():
+        source = (folder / "mutants" / path).read_text(encoding="utf-8")
+        lines, top = source.splitlines(), ast.parse(source).body
+        functions = {node.name: lines[node.lineno - 1:node.end_lineno]
+                     for node in [*top, *(n for c in top if isinstance(c, ast.ClassDef) for n in c.body)]
+                     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        for name in chosen:
+            mutant = name.rsplit(".", 1)[1]
+            function = mutant.rsplit("__mutmut_", 1)[0]
+            before, after = ([line.replace(f"{function}__mutmut_{suffix}", function) for line in functions.get(f"{function}__mutmut_{suffix}", [])]
+                             for suffix in ("orig", mutant.rsplit("__mutmut_", 1)[1]))
+            changed = difflib.unified_diff(before, after, f"a/{path}", f"b/{path}", lineterm="", n=0)
+            found[name] = "\n".join(line for line in changed if not line.startswith("@@"))
+    return found
+
+
 def source_file(name: str) -> str:
-    """``leaderboard.ranking.x_adjust_p__mutmut_3`` -> ``leaderboard/ranking.py``."""
+    """``leaderboard.ranking.x_adjust_p__mutmut_3`` -> ``leaderboard/ranking.py``; a package's own
+    functions (``registry.metrics.x_class_scores__mutmut_5``) -> its ``__init__.py``."""
     module = name.split(".x")[0] if ".x" in name else name.rsplit(".", 1)[0]
     parts = module.split(".")
-    while parts and not (ROOT / Path(*parts)).with_suffix(".py").exists():
+    while parts:
+        if (ROOT / Path(*parts)).with_suffix(".py").exists():
+            return str(Path(*parts).with_suffix(".py"))
+        if (ROOT / Path(*parts) / "__init__.py").exists():
+            return str(Path(*parts) / "__init__.py")
         parts.pop()
-    return str(Path(*parts).with_suffix(".py")) if parts else module
+    return module
 
 
 def main() -> int:
@@ -154,8 +189,8 @@ def main() -> int:
     seconds = time.perf_counter() - started
     ended = results(folder)
     formula = {name: status for name, status in ended.items() if is_formula(name, not_formula)}
-    survivors = {name: mutmut(folder, "show", name) for name, status in formula.items() if status == "survived"}
-    untested = sorted(name for name, status in formula.items() if status == "no tests")
+    survivors = diffs(folder, [name for name, status in formula.items() if status == "survived"])
+    untested = sorted(name for name, status in formula.items() if status in ("no tests", "segfault"))  # a crash tells nothing
     unexplained = {name: diff for name, diff in survivors.items() if not any(e.covers(name, diff) for e in equivalent)}
     report(ended, formula, survivors, unexplained, untested, seconds, folder)
     if args.keep is None:
@@ -170,8 +205,7 @@ def report(ended: dict[str, str], formula: dict[str, str], survivors: dict[str, 
     for title, chosen in (("all", ended), ("formulas", formula)):
         statuses = Counter(chosen.values())
         tested = len(chosen) - statuses["no tests"] - statuses["skipped"] - statuses["not checked"]
-        # a mutant that hangs the tests or crashes their process (SIGSEGV) is caught as surely as one that fails them
-        killed = statuses["killed"] + statuses["timeout"] + statuses["segfault"]
+        killed = statuses["killed"] + statuses["timeout"]
         print(f"  {title}: {len(chosen)} mutants, " + ", ".join(f"{status} {n}" for status, n in statuses.most_common())
               + (f"; mutation score {killed / tested:.1%} of {tested} tested" if tested else ""))
     print(f"  survivors of formulas: {len(survivors)}, {len(survivors) - len(unexplained)} explained as equivalent in "
@@ -183,7 +217,7 @@ def report(ended: dict[str, str], formula: dict[str, str], survivors: dict[str, 
     for path, counts in sorted(by_file.items()):
         print(f"  {path:<36} " + ", ".join(f"{status} {n}" for status, n in counts.most_common()))
     if untested:
-        print("\nformula mutants no test runs:\n  " + "\n  ".join(untested))
+        print("\nformula mutants no test ran (or whose tests crashed):\n  " + "\n  ".join(untested))
     for title, chosen in (("unexplained survivors of formulas", unexplained),
                           ("equivalent survivors", {k: v for k, v in survivors.items() if k not in unexplained})):
         if chosen:
