@@ -167,6 +167,43 @@ def test_seeds_beyond_the_bound_and_bad_arguments():
             call()
 
 
+def test_welch_satterthwaite_df_of_two_different_sds():
+    # sds 1 and 2, 3 seeds a side: a = 1/3, b = 4/3, df = (5/3)^2 / ((1/3)^2/2 + (4/3)^2/2) = 50/17,
+    # what scipy's Welch test uses for seeds of those sds
+    assert welch_df(3, 3, 1.0, 2.0) == pytest.approx(50 / 17)
+    assert welch_df(3, 3, 1.0, 2.0) == pytest.approx(stats.ttest_ind([-1, 0, 1], [-2, 0, 2], equal_var=False).df)
+
+
+@pytest.mark.parametrize("level, target", [(0.0, 0.8), (1.0, 0.8), (1.5, 0.8), (0.05, 0.0), (0.05, 1.0), (0.05, 1.5)])
+def test_a_level_or_power_outside_0_and_1_is_refused(level, target):
+    for call in (lambda: seeds_for(1.0, level, target, most=8), lambda: detectable(3, 3, level, target)):
+        with pytest.raises(ValueError, match="expected numbers between 0 and 1"):
+            call()
+
+
+def test_a_power_no_more_than_the_level_and_one_seed_on_either_side_are_refused():
+    with pytest.raises(ValueError, match="expected more than the level"):
+        seeds_for(1.0, 0.05, 0.05)  # no difference at all is rejected that often
+    with pytest.raises(ValueError, match="1 seeds: a t-test needs at least 2 a side"):
+        detectable(3, 1, 0.05)
+
+
+def test_a_power_reached_exactly_is_enough():
+    # the target is the power of these seeds or this difference itself: those are the answer
+    assert seeds_for(1.0, 0.05, welch_power(1.0, 5, 5, 0.05)) == 5
+    assert detectable(3, 3, 0.05, welch_power(1.0, 3, 3, 0.05)) == 1.0
+
+
+def test_the_bound_on_the_seeds_is_kept_when_it_is_not_a_power_of_two():
+    assert seeds_for(1.7, 0.05) == 6  # Welch's power of 6 seeds a side >= 0.8 > that of 5
+    assert welch_power(1.7, 6, 6, 0.05) >= 0.8 > welch_power(1.7, 5, 5, 0.05)
+    for most in (6, 7, 9):
+        found = seeds_for(1.7, 0.05, most=most)
+        assert found == 6 and isinstance(found, int)  # whole seeds, found by bisection below the bound
+    assert seeds_for(1.7, 0.05, most=5) is None
+    assert seeds_for(5.0, 0.05, most=2) is None  # 3 needed
+
+
 # ---------------------------------------------------------------- the plan of a baseline
 
 
@@ -242,6 +279,60 @@ def test_command_line_tolerances_and_the_results_spec_checks_override_the_test()
     assert rows["c2", "accuracy"].rule == "rel 0.05 (spec)"
     gone = plan(saved, Snapshot(rows={}, checks={}, provenance={}, superseded=0))
     assert {r.rule for r in gone.rows} == {"missing: not in the results, nothing to compare"} and gone.tested == 0
+
+
+def test_only_the_track_asked_for_is_planned():
+    saved = baseline(row(A), row(B, config="c2").model_copy(update={"track": "seg"}))
+    assert [r.key[3] for r in plan(saved, track="kd").rows] == ["c1"]
+    assert [r.key[3] for r in plan(saved, track="seg").rows] == ["c2"]
+    assert len(plan(saved).rows) == 2
+
+
+def test_a_row_missing_from_the_results_does_not_stop_the_rows_after_it():
+    saved = baseline(row(B, config="c2"), row(A))
+    current = Snapshot(rows={row(A).key: row(A)}, checks={}, provenance={}, superseded=0)
+    rows = by_row(plan(saved, current))
+    assert rows["c2", "accuracy"].rule.startswith("missing") and rows["c2", "accuracy"].seeds == (4, 0)  # no current seeds
+    assert rows["c1", "accuracy"].rule == "welch" and rows["c1", "accuracy"].seeds == (3, 3)
+
+
+def test_rows_are_ordered_as_podium_check_orders_them():
+    # by track, task, dataset, then the label, model and method shown, then config and metric: not by config first
+    saved = baseline(row(A, config="c1", label="zeta"), row(B, config="c2", label="alpha"))
+    assert [r.key[3] for r in plan(saved).rows] == ["c2", "c1"]
+    same = baseline(row(A, config="c2", label="same"), row(B, config="c1", label="same"))
+    assert [r.key[3] for r in plan(same).rows] == ["c1", "c2"]  # one label: by config
+
+
+def test_the_plan_says_whether_its_sd_is_pooled_with_current_results():
+    saved = baseline(row(A))
+    assert plan(saved).pooled is False
+    assert plan(saved, Snapshot(rows={row(A).key: row(A)}, checks={}, provenance={}, superseded=0)).pooled is True
+
+
+def test_a_power_other_than_the_default_is_planned_for():
+    result = plan(baseline(row(A)), target=0.9, difference=Difference(0.03))
+    tested = result.rows[0]
+    assert result.power == 0.9 and result.level == 0.05
+    assert welch_power(tested.detectable / 0.02, 3, 3, 0.05) == pytest.approx(0.9, abs=1e-8)
+    n = tested.needed  # the fewest seeds a side with power 0.9 at 0.03 / 0.02 = 1.5 sd
+    assert welch_power(1.5, n, n, 0.05) >= 0.9 > welch_power(1.5, n - 1, n - 1, 0.05)
+    assert n > seeds_for(1.5, 0.05, 0.8)
+
+
+def test_a_row_keeps_its_direction_and_two_seeds_give_an_sd():
+    rows = by_row(plan(baseline(row([0.90, 0.94]), row([2.0, 2.5, 3.5], metric="loss", higher=False))))
+    assert rows["c1", "accuracy"].higher_is_better is True and rows["c1", "loss"].higher_is_better is False
+    assert rows["c1", "accuracy"].rule == "welch" and rows["c1", "accuracy"].sd == pytest.approx(0.04 / math.sqrt(2))  # ddof 1
+
+
+def test_alpha_and_power_at_their_bounds_are_refused():
+    for alpha in (1.0, 1.5):
+        with pytest.raises(ToleranceError, match=f"--alpha {alpha}"):
+            plan(baseline(row(A)), alpha=alpha)
+    for target in (0.05, 1.0):
+        with pytest.raises(PlanError, match=f"--power {target}"):
+            plan(baseline(row(A)), alpha=0.05, target=target)
 
 
 def test_differences_parse_and_bad_ones_are_refused():
