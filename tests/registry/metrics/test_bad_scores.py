@@ -13,7 +13,7 @@ from torch import nn
 
 from registry import METRICS, load_all
 from registry.datasets.tensors import Split
-from registry.metrics import MetricInputError, build_metric
+from registry.metrics import MetricInputError, build_metric, class_scores, require_samples
 from registry.metrics.binary import BinaryMetric
 from registry.metrics.glue import _Correlation
 from registry.metrics.segmentation import SegmentationMetric, confusion_stats
@@ -219,6 +219,44 @@ def test_no_classes_and_labels_outside_the_classes_are_errors(name):
         metric(np.eye(3), np.array([0, 1]))
     scores, labels = np.eye(3)[[0, 1, 2, 2]], np.array([0, 1, 2, 1])
     assert metric(scores, labels.astype(float)) == metric(scores, labels)  # whole-number floats are classes
+
+
+def test_the_no_samples_message_names_the_scores_shape_when_known():
+    with pytest.raises(MetricInputError, match=r"^no samples to evaluate: an empty evaluation split has no score$"):
+        require_samples(0)
+    with pytest.raises(MetricInputError, match=r"^no samples to evaluate \(scores of shape \(0, 3\)\): an empty"):
+        build_metric("accuracy")(np.zeros((0, 3)), np.zeros(0, dtype=int))
+    require_samples(1)
+
+
+def test_class_scores_take_real_numbers_and_give_float_scores():
+    labels = np.array([0, 1])
+    for bad in (np.array([[1 + 0j, 0j], [0j, 1 + 0j]]), np.array([[1.0, 0.0], [0.0, 1.0]], dtype=object)):
+        with pytest.raises(MetricInputError, match="scores must be real numbers"):
+            class_scores(bad, labels)
+    for whole in (np.array([[True, False], [False, True]]), np.array([[3, 0], [0, 2]], dtype=np.int16)):
+        scores, checked = class_scores(whole, labels)  # bool and integer scores are cast to float64
+        assert scores.dtype == np.float64 and np.array_equal(scores, whole) and checked.dtype == np.int64
+    single = np.array([[0.5, 0.2], [0.1, 0.7]], dtype=np.float32)
+    scores, _ = class_scores(single, labels)
+    assert scores.dtype == np.float32 and np.shares_memory(scores, single)  # float scores are not copied
+
+
+def test_class_scores_of_a_one_dimensional_map():
+    scores = np.zeros((2, 3, 5))  # (N, C, L): a map with one spatial axis
+    checked, labels = class_scores(scores, np.zeros((2, 5), dtype=int), spatial=True)
+    assert checked.shape == (2, 3, 5) and labels.shape == (2, 5)
+    with pytest.raises(MetricInputError, match=r"\(N, C, \*spatial\)"):
+        class_scores(np.zeros((2, 3)), np.zeros(2, dtype=int), spatial=True)
+
+
+def test_labels_must_be_numbers_and_whole_float32_labels_are_classes():
+    scores = np.eye(3)
+    for bad in (np.array([0, 1, 2], dtype=object), np.array(["0", "1", "2"])):
+        with pytest.raises(MetricInputError, match="labels must be integer classes"):
+            class_scores(scores, bad)
+    _, labels = class_scores(scores, np.array([0.0, 1.0, 2.0], dtype=np.float32))
+    assert labels.dtype == np.int64 and labels.tolist() == [0, 1, 2]
 
 
 def test_the_error_is_a_value_error():

@@ -16,8 +16,8 @@ from sklearn.metrics import (
 )
 
 from registry import METRICS, load_all
-from registry.metrics import build_metric
-from registry.metrics.binary import BinaryMetric, best_threshold, positive_probability
+from registry.metrics import MetricInputError, build_metric
+from registry.metrics.binary import BinaryMetric, best_threshold, binary_labels, confusion_counts, positive_probability
 
 THRESHOLD_FREE = {"auroc": roc_auc_score, "auprc": average_precision_score}
 THRESHOLDED = {
@@ -178,6 +178,26 @@ def test_positive_probability_of_probabilities():
 def test_positive_probability_rejects(scores):
     with pytest.raises(ValueError):
         positive_probability(scores)
+
+
+def test_positive_probability_takes_real_numbers_only():
+    """Complex and object scores are refused with the class-score check's message; bool scores are probabilities 0 and 1."""
+    for scores in (np.array([0.2 + 0.5j, 0.9 + 0j]), np.array([0.2, 0.9], dtype=object)):
+        with pytest.raises(MetricInputError, match="scores must be real numbers"):
+            positive_probability(scores)
+    out = positive_probability(np.array([True, False, True]))
+    assert out.dtype == np.float64 and out.tolist() == [1.0, 0.0, 1.0]
+
+
+def test_labels_that_are_not_numbers_are_refused():
+    with pytest.raises(MetricInputError, match="binary labels must be 0 or 1"):
+        binary_labels(np.array([0, 1, 1], dtype=object))
+
+
+def test_confusion_counts_refuse_labels_of_another_length():
+    # one label would broadcast against three probabilities
+    with pytest.raises(MetricInputError, match="1 labels for 3 scores"):
+        confusion_counts(np.array([0.2, 0.6, 0.9]), np.array([1]), 0.5)
 
 
 # --- degenerate inputs ---

@@ -11,8 +11,8 @@ from scipy.stats import pearsonr, spearmanr
 from sklearn.metrics import f1_score, matthews_corrcoef
 
 from registry import METRICS, load_all
-from registry.metrics import build_metric
-from registry.metrics.glue import GLUE_TASK_METRICS, matthews_from_predictions
+from registry.metrics import MetricInputError, build_metric
+from registry.metrics.glue import GLUE_TASK_METRICS, matthews_from_predictions, regression_inputs
 
 SEEDS = [0, 1, 2, 3]
 
@@ -141,6 +141,18 @@ def test_correlations_reject_bad_inputs():
             metric(np.zeros((0, 1)), np.zeros(0))
         with pytest.raises(ValueError, match="finite"):
             metric(np.array([1.0, np.nan, 2.0]), np.array([1.0, 2.0, 3.0]))
+
+
+def test_matthews_from_predictions_refuses_no_samples():
+    with pytest.raises(MetricInputError, match="no samples"):
+        matthews_from_predictions(np.zeros(0, dtype=int), np.zeros(0, dtype=int))
+
+
+def test_regression_inputs_are_float64_and_non_finite_gold_scores_are_refused():
+    predicted, gold = regression_inputs(np.array([[1], [2], [4]], dtype=np.int32), np.array([0.5, 1.5, 2.5], dtype=np.float32))
+    assert predicted.dtype == gold.dtype == np.float64 and predicted.tolist() == [1.0, 2.0, 4.0] and gold.tolist() == [0.5, 1.5, 2.5]
+    with pytest.raises(MetricInputError, match="0 of 3 scores and 1 labels are NaN or infinite"):
+        regression_inputs(np.array([1.0, 2.0, 3.0]), np.array([1.0, np.inf, 3.0]))
 
 
 @pytest.mark.parametrize("seed", SEEDS)

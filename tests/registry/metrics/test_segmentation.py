@@ -254,6 +254,14 @@ def test_confusion_stats_reject_bad_input():
         build_metric("seg_f1")(np.zeros((2, 3, 4, 5)), TARGET)  # spatial shapes differ
 
 
+def test_confusion_stats_name_the_array_that_is_not_classes():
+    classes = np.array([[0, 1]])
+    with pytest.raises(ValueError, match="^predicted must hold integer class indices"):
+        confusion_stats(classes.astype(float), classes, 2)
+    with pytest.raises(ValueError, match="^target must hold integer class indices"):
+        confusion_stats(classes, classes.astype(float), 2)
+
+
 def test_stats_are_frozen_int64_copies():
     tp = np.array([[1, 2]], dtype=np.int32)
     stats = ConfusionStats(tp, tp, tp, tp)
