@@ -42,6 +42,14 @@ def test_unknown_presets_rules_and_values_are_refused():
             Rules(**bad)
 
 
+def test_rules_of_defaults_to_podium_and_names_the_rules_it_knows():
+    assert Rules.of() == PODIUM
+    assert Rules.of(ties="max") == PODIUM.with_(ties="max")
+    # the preset is chosen by name, not a rule to give: the rules listed leave it out
+    with pytest.raises(ValueError, match=r"^unknown rule 'tie': expected one of alpha, case_ties, duplicates, missing, p_adjust, ties, wilcoxon$"):
+        Rules.of("podium", tie="min")
+
+
 def test_a_ranking_spec_takes_rules_over_its_preset():
     spec = RankingSpec(kind="ranking", name="r", track="kd", metrics=["accuracy"], preset="challengeR", p_adjust="BH", missing="0")
     assert spec.resolved() == {"preset": "challengeR", "ties": "min", "case_ties": "min", "p_adjust": "BH", "wilcoxon": "approx",
@@ -94,6 +102,25 @@ def test_first_place_shared_counts_as_first_in_the_bootstrap():
     for ties in ("min", "mean", "max"):
         stability = bootstrap(values, True, "mean", resamples=20, seed=0, rules=PODIUM.with_(ties=ties))
         assert stability.first_share().tolist() == [1.0, 1.0, 0.0]  # tied first in every resample, whatever the tie rule
+
+
+@pytest.mark.parametrize("ties", ["min", "mean", "max"])
+def test_first_share_counts_a_shared_first_place_whatever_rank_it_is_given(ties):
+    """A wins cases 0 and 1, B cases 2 and 3: A is first (alone or tied) in a resample that draws
+    at least two of A's cases, B in one that draws at most two; a tie shares rank 1, 1.5 or 2 by the
+    tie rule, and counts as first for both whatever the untied resamples' first rank is."""
+    values = np.array([[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 1.0], [-1.0, -1.0, -1.0, -1.0]])
+    stability = bootstrap(values, True, "mean", resamples=40, seed=0, rules=PODIUM.with_(ties=ties))
+    drawn_of_a = (np.random.default_rng(0).integers(0, 4, size=(40, 4)) < 2).sum(axis=1)
+    assert 0 < (drawn_of_a == 2).sum() < 40  # some resamples tie, some do not
+    assert stability.first_share().tolist() == [np.mean(drawn_of_a >= 2), np.mean(drawn_of_a <= 2), 0.0]
+
+
+def test_first_share_of_an_unresampled_ranking_is_undefined_for_each_algorithm():
+    from leaderboard.ranking import Stability
+
+    share = Stability.unresampled(np.array([2.0, 1.0, 3.0]), "only 1 test case").first_share()
+    assert share.shape == (3,) and share.dtype == float and np.isnan(share).all()
 
 
 # ---------------------------------------------------------------- missing values
@@ -325,6 +352,24 @@ def test_near_significant_pairs_under_podiums_rules_and_challengers():
     assert rank(STEP, True, "test", PODIUM).tolist() == [2, 2, 1]  # exact: Holm decides both
     assert rank(STEP, True, "test", Rules(wilcoxon="approx")).tolist() == [1, 1, 1]
     assert significant_wins(STEP, True, level=0.1, rules=Rules(wilcoxon="approx")).tolist() == [0, 0, 2]
+
+
+def test_a_p_value_equal_to_alpha_is_a_win_as_challenger_decides():
+    """challengeR's Decision(): p.adjust(p) <= alpha. Four cases won by four different margins: the
+    exact one-sided p is 1/16 (only the all-positive sign pattern reaches V = 10), exactly .0625."""
+    values = np.array([[4.0, 3.0, 2.0, 1.0], [0.0, 0.0, 0.0, 0.0]])
+    exact = Rules(wilcoxon="exact", p_adjust="none")
+    assert significant_wins(values, True, level=1 / 16, rules=exact).tolist() == [1, 0]
+    assert significant_wins(values, True, rules=exact.with_(alpha=1 / 16)).tolist() == [1, 0]
+    assert significant_wins(values, True, level=1 / 16 - 1e-12, rules=exact).tolist() == [0, 0]
+    # Bonferroni over the two ordered pairs: 2 x 1/32 = 1/16 with five cases
+    five = np.array([[5.0, 4.0, 3.0, 2.0, 1.0], np.zeros(5)])
+    assert significant_wins(five, True, rules=exact.with_(p_adjust="bonferroni", alpha=1 / 16)).tolist() == [1, 0]
+
+
+def test_significant_wins_are_counted_in_integers():
+    wins = significant_wins(NEAR, True, rules=Rules(wilcoxon="approx", p_adjust="none"))
+    assert wins.tolist() == [1, 1, 2, 0] and all(type(w) is int for w in wins.tolist())  # 2, not 2.0
 
 
 def test_near_significant_pairs_with_a_missing_value():
