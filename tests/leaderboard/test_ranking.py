@@ -211,6 +211,11 @@ def test_scores_of_each_method_by_hand():
     np.testing.assert_allclose(scores(clear, True, "test"), [1.0, 0.5, 0.0])
 
 
+def test_scores_rank_the_mean_value_unless_told_otherwise():
+    np.testing.assert_allclose(scores(VALUES, True), [0.84, 0.74, 0.5])  # A: 4.2 / 5, B: 3.7 / 5, C: 0.5
+    np.testing.assert_allclose(scores(VALUES, True), scores(VALUES, True, "mean"))
+
+
 def test_consensus_ties_follow_the_rule_given():
     # mean ranks 1.5, 1.5, 3: the two tied algorithms share the best rank (min) or the worst (max)
     rankings = [np.array([1.0, 2.0, 3.0]), np.array([2.0, 1.0, 3.0])]
@@ -226,6 +231,14 @@ def test_most_resamples_is_the_largest_count_within_the_memory_bound(algorithms,
     most = most_resamples(algorithms, cases)
     assert isinstance(most, int) and most >= 1
     assert bootstrap_bytes(algorithms, cases, most) <= BOOTSTRAP_BYTES < bootstrap_bytes(algorithms, cases, most + 1)
+
+
+def test_most_resamples_is_zero_when_not_even_one_resample_fits():
+    # 2 x 2**27 cells: one resample's values alone take 8 x 2**28 bytes = 2 GiB, twice the bound
+    from leaderboard.ranking import BOOTSTRAP_BYTES, bootstrap_bytes, most_resamples
+
+    assert bootstrap_bytes(2, 2**27, 1) > BOOTSTRAP_BYTES
+    assert most_resamples(2, 2**27) == 0
 
 
 def test_challenge_boards_are_sorted_skip_single_algorithm_datasets_and_keep_the_metric_direction(store):
