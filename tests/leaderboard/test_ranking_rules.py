@@ -5,6 +5,7 @@ bootstrap treats a case drawn twice. scipy serves as an independent reference fo
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -40,6 +41,20 @@ def test_unknown_presets_rules_and_values_are_refused():
                      ({"missing": "zero"}, "got 'zero'"), ({"missing": math.inf}, "finite"), ({"duplicates": "twice"}, "duplicates 'twice'"):
         with pytest.raises(ValueError, match=says):
             Rules(**bad)
+
+
+def test_alpha_must_be_a_number_strictly_between_0_and_1():
+    assert Rules(alpha=0.999).alpha == 0.999 and Rules(alpha=1e-9).alpha == 1e-9
+    for bad in (0, 0.0, 1, -0.1, True, False, "0.05", None):
+        with pytest.raises(ValueError, match=rf"^alpha {bad!r}: expected a number between 0 and 1$"):
+            Rules(alpha=bad)
+
+
+def test_missing_rules_given_as_text_are_read_as_their_rule_or_number():
+    assert Rules(missing="0").missing == 0.0 and type(Rules(missing="-1.5").missing) is float
+    assert Rules(missing=" remove ").missing == "remove"
+    assert Rules(missing="0.25") == Rules(missing=0.25)
+    assert Rules(missing="0").describe("mean") == "podium rules: ties: min; missing: counts as 0"
 
 
 def test_rules_of_defaults_to_podium_and_names_the_rules_it_knows():
@@ -211,6 +226,37 @@ def test_signed_rank_p_known_answers():
         assert [p[0] for p in signed_rank_p(np.zeros(4), method)] == [1.0, 1.0]
 
 
+def test_signed_rank_p_defaults_to_auto_and_takes_any_float_dtype():
+    seven = np.arange(1.0, 8.0)
+    assert signed_rank_p(seven)[0][0] == pytest.approx(1 / 128, rel=1e-12)  # auto: exact for 7 untied differences
+    d = np.array([0.5, -1.25, 2.0, 3.5, 1.0])  # ranks 1, 3, 4, 5, 2; V = 12 of 15: 5 of the 32 sign patterns reach 12
+    for dtype in (np.float64, np.float32, np.int64):
+        greater, less = signed_rank_p((d * 4).astype(dtype), "exact")  # x 4: whole numbers, exact in every dtype
+        assert (greater[0], less[0]) == pytest.approx((5 / 32, 29 / 32), rel=1e-12), dtype
+
+
+def test_signed_rank_p_of_pairs_with_no_shared_case_is_one():
+    greater, less = signed_rank_p(np.empty((3, 0)))
+    assert greater.tolist() == less.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_signed_rank_p_of_untied_rows_at_once_is_each_row_alone():
+    """Several rows without ties ranked in one block (the no-tie shortcut): each row keeps its own V."""
+    d = np.array([[1.0, 2.0, 3.0, -4.0, 5.0, 6.0], [-1.5, -2.5, 3.5, 4.5, -5.5, 0.5], [6.0, -5.0, -4.0, -3.0, -2.0, -1.0]])
+    greater, less = signed_rank_p(d, "approx")
+    for row, g, l in zip(d, greater, less):
+        assert g == pytest.approx(stats.wilcoxon(row, alternative="greater", method="approx", correction=True).pvalue, rel=1e-12)
+        assert l == pytest.approx(stats.wilcoxon(row, alternative="less", method="approx", correction=True).pvalue, rel=1e-12)
+    assert len(set(greater.tolist())) == 3
+
+
+def test_a_pair_without_non_zero_differences_is_not_warned_about():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # sigma 0 gives p = 1, said, not warned about
+        for method in ("approx", "auto", "exact"):
+            assert [p.tolist() for p in signed_rank_p(np.array([[0.0, 0.0, np.nan], [1.0, 2.0, 0.0]]), method)][0][0] == 1.0
+
+
 def test_signed_rank_p_matches_scipy():
     """The approximation is scipy's method="approx" with its continuity correction; the exact test is
     scipy's exact distribution without ties and its permutation distribution with them."""
@@ -297,6 +343,15 @@ def test_adjust_p_known_answers_as_r_defines_them():
     }
     for method, values in expected.items():
         assert adjust_p(P, method).tolist() == pytest.approx(values, rel=1e-12), method
+
+
+def test_adjust_p_caps_at_one_and_gives_floats():
+    # holm: sorted .02 x 3 = .06, .6 x 2 = 1.2, .7 x 1 = .7; running max .06, 1.2, 1.2; capped at 1 (R: 0.06 1 1)
+    assert adjust_p(np.array([0.6, 0.02, 0.7]), "holm").tolist() == pytest.approx([1.0, 0.06, 1.0], rel=1e-12)
+    assert adjust_p(np.array([0.6, 0.02, 0.7]), "bonferroni").tolist() == pytest.approx([1.0, 0.06, 1.0], rel=1e-12)
+    for method in ADJUSTMENTS:  # p-values 0 and 1 given as integers come back as floats
+        adjusted = adjust_p(np.array([0, 1]), method)
+        assert adjusted.dtype == float and adjusted.tolist()[0] == 0.0, method
 
 
 def test_adjust_p_bh_and_by_match_scipy():
@@ -422,6 +477,55 @@ def test_merged_duplicates_rank_the_copies_of_a_case_together_as_challenger_does
         assert stability.bootstrap_ranks[r].tolist() == challenger_resample_ranks(values, True, cases[r], rules).tolist(), r
     separate = bootstrap(values, True, "rank_then_mean", resamples=30, seed=5, rules=rules.with_(duplicates="separate"))
     assert not np.array_equal(separate.bootstrap_ranks, stability.bootstrap_ranks)
+
+
+def copies_ranked_together(column: np.ndarray, higher: bool, copies: int, rules: Rules) -> np.ndarray:
+    """The rank each algorithm's c copies get when c copies of every algorithm's value in one case are
+    ranked together (all copies of an algorithm tie, so they share one rank), by brute force: the
+    missing rule applied by hand (worst: the case's worst value; a number; remove: NaN, left out;
+    last: rankNA2, below the worst present rank)."""
+    ties = {"min": "min", "mean": "average", "max": "max"}[rules.case_ties]
+    rule = rules.missing_for("rank_then_mean")
+    column = column.astype(float).copy()
+    if rule == "worst":
+        column[np.isnan(column)] = np.nanmin(column) if higher else np.nanmax(column)
+    elif rule not in ("remove", "last"):
+        column[np.isnan(column)] = rule
+    rows = np.repeat(column, copies)
+    present = ~np.isnan(rows)
+    ranks = np.full(len(rows), np.nan)
+    ranks[present] = stats.rankdata(-rows[present] if higher else rows[present], method=ties)
+    missing = int((~present).sum())
+    if missing and rule == "last":
+        ranks[~present] = ranks[present].max() + {"min": 1, "average": np.mean(np.arange(1, missing + 1)), "max": missing}[ties]
+    return ranks[::copies]
+
+
+# four algorithms x four cases: all present ones tied above a missing one; one present value; none missing; two tied and one missing
+MERGED = np.array([
+    [0.5, 0.2, 0.1, np.nan],
+    [0.5, np.nan, 0.3, 0.7],
+    [np.nan, np.nan, 0.3, 0.2],
+    [0.5, np.nan, 0.9, 0.2],
+])
+
+
+@pytest.mark.parametrize("higher", [True, False], ids=["higher", "lower"])
+@pytest.mark.parametrize("case_ties", ["min", "mean", "max"])
+@pytest.mark.parametrize("rules", [CHALLENGER, PODIUM, PODIUM.with_(missing="worst"), PODIUM.with_(missing="remove"), PODIUM.with_(missing=0.25)],
+                         ids=["challengeR", "podium", "worst", "remove", "number"])
+def test_merged_case_ranks_are_the_ranks_of_c_copies_ranked_together(rules, case_ties, higher):
+    """c x slope + intercept is the rank of an algorithm's copies when each case is drawn c times,
+    for each missing rule (Podium's default for rank-then-aggregate is last, as challengeR's);
+    a result left out has weight 0 and rank 0, every other weight 1."""
+    rules = rules.with_(case_ties=case_ties)
+    slope, intercept, weight = merged_case_ranks(MERGED, higher, rules)
+    assert slope.dtype == intercept.dtype == weight.dtype == float and slope.shape == MERGED.shape
+    removed = np.isnan(MERGED) & (rules.missing_for("rank_then_mean") == "remove")
+    assert weight.tolist() == (~removed).astype(float).tolist()
+    for copies in (1, 2, 3):
+        expected = np.column_stack([copies_ranked_together(MERGED[:, k], higher, copies, rules) for k in range(MERGED.shape[1])])
+        np.testing.assert_array_equal(copies * slope + intercept, np.where(removed, 0.0, expected), err_msg=f"{copies} copies")
 
 
 def test_merged_duplicates_weigh_a_case_by_its_copies_squared():
