@@ -186,6 +186,36 @@ def test_a_bootstrap_beyond_its_memory_bound_is_refused_naming_the_bound():
             bootstrap(values, True, "mean", **{"resamples": 10, **bad})
 
 
+def test_bootstrap_defaults_to_a_thousand_seed_0_resamples_ranked_by_mean():
+    result = bootstrap(VALUES, True)
+    cases = np.random.default_rng(0).integers(0, 5, size=(1000, 5))
+    assert result.bootstrap_ranks.shape == (1000, 3)
+    for r in (0, 1, 500, 999):
+        assert result.bootstrap_ranks[r].tolist() == rank(VALUES[:, cases[r]], True, "mean").tolist()
+
+
+def test_a_single_resample_is_allowed_and_a_bootstrap_exactly_at_the_bound_runs(monkeypatch):
+    from leaderboard import ranking
+
+    cases = np.random.default_rng(4).integers(0, 5, size=(1, 5))
+    one = bootstrap(VALUES, True, "mean", resamples=1, seed=4)
+    assert one.bootstrap_ranks.tolist() == [rank(VALUES[:, cases[0]], True, "mean").tolist()]
+    monkeypatch.setattr(ranking, "BOOTSTRAP_BYTES", ranking.bootstrap_bytes(3, 5, 10))  # the bound: 10 resamples exactly
+    assert bootstrap(VALUES, True, "mean", resamples=10).bootstrap_ranks.shape == (10, 3)
+    with pytest.raises(ranking.BootstrapTooLarge, match="x 11 resamples"):
+        bootstrap(VALUES, True, "mean", resamples=11)
+
+
+def test_kendall_tau_b_of_a_ranking_that_ties_everyone_is_nan_without_a_warning():
+    from leaderboard.ranking import kendall_tau_b
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # undefined is said (NaN), not warned about
+        taus = kendall_tau_b(np.array([1, 1, 1]), np.array([[1, 2, 3], [3, 2, 1]]))
+        assert np.isnan(taus).all()
+        assert np.isnan(kendall_tau_b(np.array([1, 2, 3]), np.array([[2, 2, 2]]))).all()
+
+
 def test_vectorised_kendall_tau_is_scipys_with_ties_and_undefined_rankings():
     from leaderboard.ranking import kendall_tau_b
 

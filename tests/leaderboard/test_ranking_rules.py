@@ -528,6 +528,47 @@ def test_merged_case_ranks_are_the_ranks_of_c_copies_ranked_together(rules, case
         np.testing.assert_array_equal(copies * slope + intercept, np.where(removed, 0.0, expected), err_msg=f"{copies} copies")
 
 
+@pytest.mark.parametrize("rules", [CHALLENGER.with_(ties="max", case_ties="mean"), PODIUM.with_(missing="remove", duplicates="merged", ties="mean")],
+                         ids=["last", "remove"])
+def test_merged_duplicates_in_several_chunks_rank_each_resample_as_its_copies_ranked_together(rules, monkeypatch):
+    """Brute force per resample: each drawn case's copies ranked together (copies_ranked_together),
+    an algorithm's score the mean over all its rows left in, NaN (ranked last) with none; the
+    resamples ranked a few at a time (a tiny chunk) as in one go. Algorithm 2 has one value only."""
+    from leaderboard import ranking
+
+    values = MERGED.copy()
+    values[2] = [np.nan, np.nan, 0.3, np.nan]
+    monkeypatch.setattr(ranking, "CHUNK_VALUES", 3 * values.size)  # chunks of 3 resamples
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an algorithm with nothing drawn is NaN, not a warning
+        stability = bootstrap(values, True, "rank_then_mean", resamples=20, seed=6, rules=rules)
+    cases = np.random.default_rng(6).integers(0, 4, size=(20, 4))
+    for r in range(20):
+        sums, counts = np.zeros(4), np.zeros(4)
+        for case in np.unique(cases[r]):
+            copies = int((cases[r] == case).sum())
+            ranks = copies_ranked_together(values[:, case], True, copies, rules)
+            kept = ~np.isnan(ranks)
+            sums[kept] += copies * ranks[kept]
+            counts[kept] += copies
+        with np.errstate(invalid="ignore"):
+            expected = rank_scores(sums / counts, False, rules.ties)
+        assert stability.bootstrap_ranks[r].tolist() == expected.tolist(), r
+    assert len({tuple(row) for row in stability.bootstrap_ranks.tolist()}) > 1
+
+
+@pytest.mark.parametrize("method", ["mean", "rank_then_mean"])
+def test_separate_duplicates_in_several_chunks_rank_each_resample_as_the_full_data(method, monkeypatch):
+    from leaderboard import ranking
+
+    values = np.round(np.random.default_rng(12).random((3, 6)), 1)
+    monkeypatch.setattr(ranking, "CHUNK_VALUES", 2 * values.size)  # chunks of 2 resamples
+    stability = bootstrap(values, True, method, resamples=9, seed=3)
+    cases = np.random.default_rng(3).integers(0, 6, size=(9, 6))
+    for r in range(9):
+        assert stability.bootstrap_ranks[r].tolist() == rank(values[:, cases[r]], True, method).tolist(), r
+
+
 def test_merged_duplicates_weigh_a_case_by_its_copies_squared():
     slope, intercept, weight = merged_case_ranks(np.array([[0.9], [0.5], [0.1]]), True, CHALLENGER)
     assert (3 * slope + intercept).ravel().tolist() == [1, 4, 7]  # three copies: ranks 1, 4, 7 of 9 rows, not 1, 2, 3
