@@ -206,6 +206,23 @@ def test_a_single_resample_is_allowed_and_a_bootstrap_exactly_at_the_bound_runs(
         bootstrap(VALUES, True, "mean", resamples=11)
 
 
+def test_kendall_tau_b_of_two_algorithms_is_one_or_minus_one():
+    from leaderboard.ranking import kendall_tau_b
+
+    # one pair: concordant 1 / sqrt(1 x 1), discordant -1, as scipy gives
+    assert kendall_tau_b(np.array([1, 2]), np.array([[1, 2], [2, 1]])).tolist() == [1.0, -1.0]
+    assert stats.kendalltau([1, 2], [2, 1]).statistic == pytest.approx(-1.0)
+
+
+def test_whole_ranks_are_integers_and_others_stay_floats():
+    from leaderboard.ranking import tidy
+
+    assert tidy(np.array([2.0, 1.0, 2.0])).dtype.kind == "i" and tidy(np.array([2.0, 1.0, 2.0])).tolist() == [2, 1, 2]
+    assert all(type(r) is int for r in rank(VALUES, True, "mean").tolist())
+    assert tidy(np.array([1.5, 1.5, 3.0])).tolist() == [1.5, 1.5, 3.0] and tidy(np.array([1.5, 1.5, 3.0])).dtype == float
+    assert tidy(np.array([1.0, np.inf])).dtype == float and tidy(np.array([1.0, np.nan])).dtype == float
+
+
 def test_kendall_tau_b_of_a_ranking_that_ties_everyone_is_nan_without_a_warning():
     from leaderboard.ranking import kendall_tau_b
 
