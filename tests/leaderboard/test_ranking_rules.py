@@ -112,6 +112,21 @@ def test_final_ties_min_mean_max():
     assert [rank(values, False, "mean", PODIUM.with_(ties=t)).tolist() for t in ("min", "mean", "max")] == [[1, 3, 1], [1.5, 3, 1.5], [2, 3, 2]]
 
 
+def test_rank_scores_defaults_to_min_ties_and_takes_integer_and_boolean_scores():
+    assert rank_scores(np.array([0.5, 0.5, 0.1]), True).tolist() == [1.0, 1.0, 3.0]  # min: the tied share the best place
+    assert rank_scores(np.array([2, 0, 1, 2]), True).tolist() == [1.0, 4.0, 3.0, 1.0]  # win counts
+    assert rank_scores(np.array([True, False, True]), True, "mean").tolist() == [1.5, 3.0, 1.5]  # passed or not
+    assert rank_scores(np.array([], dtype=int), True).dtype == float
+
+
+def test_rank_scores_along_rows_puts_each_rows_missing_scores_after_its_worst():
+    # lower is better, ranked along axis 1 (one ranking per row): rankNA2 per row
+    scores = np.array([[0.1, np.nan, 0.3], [np.nan, 0.2, np.nan]])
+    assert rank_scores(scores, False, "min", axis=1).tolist() == [[1.0, 3.0, 2.0], [2.0, 1.0, 2.0]]
+    assert rank_scores(scores, False, "max", axis=1).tolist() == [[1.0, 3.0, 2.0], [3.0, 1.0, 3.0]]
+    assert rank_scores(scores.T, False, "mean", axis=0).tolist() == [[1.0, 2.5], [3.0, 1.0], [2.0, 2.5]]
+
+
 def test_first_place_shared_counts_as_first_in_the_bootstrap():
     values = np.array([[0.5, 0.5, 0.5], [0.5, 0.5, 0.5], [0.1, 0.2, 0.3]])
     for ties in ("min", "mean", "max"):
