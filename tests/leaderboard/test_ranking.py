@@ -26,6 +26,11 @@ def test_aggregate_then_rank_mean_and_median_disagree_as_they_should():
     assert aggregate_then_rank(VALUES, True, "median").tolist() == [2, 1, 3]  # the median ignores it
 
 
+def test_rank_ranks_by_the_mean_unless_told_otherwise():
+    assert rank(VALUES, True).tolist() == [1, 2, 3]  # means .84, .74, .5; the median would give 2, 1, 3
+    assert rank(VALUES, True).tolist() != rank(VALUES, True, "median").tolist()
+
+
 def test_rank_then_aggregate_rewards_winning_cases():
     # per-case ranks: A = 1,2,2,2,2 (mean 1.8); B = 3,1,1,1,1 (1.4); C = 2,3,3,3,3 (2.8)
     assert rank_then_aggregate(VALUES, True).tolist() == [2, 1, 3]

@@ -200,6 +200,18 @@ def test_missing_rules_give_different_aggregate_rankings():
             rank(MISSING, True, "mean", PODIUM.with_(missing=rule))
 
 
+def test_integer_and_boolean_results_are_treated_as_numbers():
+    """Pass/fail (bool) or count (int) results per case: treated as floats, ranked as 1/0 values."""
+    from leaderboard.ranking import treat_missing
+
+    passed = np.array([[True, True, False], [False, True, False], [True, True, True]])
+    for values in (passed, passed.astype(int)):
+        assert treat_missing(values, True, "mean").dtype == float
+        assert treat_missing(values, True, "mean").tolist() == passed.astype(float).tolist()
+    slope, intercept, _ = merged_case_ranks(passed, True, CHALLENGER)  # min ties within a case, one copy each
+    assert (slope + intercept).tolist() == [[1, 1, 2], [3, 1, 2], [1, 1, 1]]
+
+
 def test_a_case_nobody_has_a_value_for_is_dropped():
     values = np.array([[0.9, np.nan, 0.1], [0.5, np.nan, 0.6]])
     for rule in ("worst", "last", "remove", 0.0):
