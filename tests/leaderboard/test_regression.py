@@ -11,6 +11,7 @@ from leaderboard.regression import (
     BaselineError,
     ToleranceError,
     baseline_from_store,
+    beyond,
     check,
     parse_tolerance,
     read_baseline,
@@ -115,6 +116,34 @@ def test_spec_tolerances_absolute_and_relative(tmp_path):
 def test_a_change_of_exactly_the_tolerance_passes(tmp_path):
     result = gate(tmp_path, [entry([0.95])], [entry([0.94])], tolerances={"accuracy": Tolerance(abs=0.01)})
     assert verdicts(result) == {ROW: "ok"}
+
+
+def test_a_gain_beyond_a_fixed_tolerance_is_an_improvement_with_both_sides_values(tmp_path):
+    """Under a spec's abs 0.01, a mean up by 0.05 is an improvement, and the row keeps both sides' values and direction."""
+    result = gate(tmp_path, [entry([0.80, 0.82])], [entry([0.86, 0.86], check={"accuracy": {"abs": 0.01}})])
+    assert verdicts(result) == {ROW: "improved"} and result.passed
+    row = result.rows[0]
+    assert row.rule == "abs 0.01 (spec)" and row.higher_is_better is True
+    assert (row.baseline, row.current) == ((0.80, 0.82), (0.86, 0.86))
+    assert row.difference == pytest.approx(0.05)
+    loss = gate(tmp_path, [entry([0.30, 0.30], metric="loss")], [entry([0.20, 0.20], metric="loss", check={"loss": {"abs": 0.01}})])
+    assert verdicts(loss) == {ROW.replace("accuracy", "loss"): "improved"} and loss.rows[0].higher_is_better is False
+
+
+def test_an_unchanged_mean_under_a_zero_tolerance_is_ok(tmp_path):
+    """abs 0: identical values are neither a regression nor an improvement (the round-off slack is positive, even at 0)."""
+    same = entry([0.0, 0.0, 0.0], check={"accuracy": {"abs": 0.0}})
+    assert verdicts(gate(tmp_path, [same], [same])) == {ROW: "ok"}
+
+
+def test_beyond_is_strict_at_the_round_off_slack():
+    """A change of exactly the tolerance plus its round-off slack (1e-9 of the larger of tolerance and mean, plus 1e-12) is not beyond it."""
+    allowed, reference = 0.5, 2.0
+    slack = allowed + 1e-9 * reference + 1e-12
+    assert not beyond(slack, allowed, reference)
+    assert beyond(slack + 1e-9, allowed, reference)
+    assert not beyond(0.0, 0.0, 0.0) and beyond(2e-12, 0.0, 0.0)  # at zero, only the 1e-12 is left
+    assert beyond(1e-9, 0.0, 1e-6) and not beyond(5e-13, 0.0, 1e-6)  # a tiny mean leaves a tiny slack
 
 
 def test_command_line_tolerance_overrides_the_spec(tmp_path):
