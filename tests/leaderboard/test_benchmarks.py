@@ -54,3 +54,35 @@ def test_configurations_that_differ_beyond_the_task_are_averaged_apart(store, re
     average = board[board["dataset"] == "glue-average-2tasks"]
     assert sorted(average["mean"].round(6).tolist()) == [0.3, 0.4, 0.75]
     assert (average["n"] == 1).all() and average["entry"].nunique() == 3
+
+
+def test_runs_whose_specs_list_their_tasks_own_metrics_are_one_entry(store, record):
+    """Each GLUE task's spec lists its own metrics; that list, like the task, does not split the entry."""
+    runs = []
+    for task, metrics, value in (("sst2", ["accuracy"], 0.9), ("mrpc", ["f1", "accuracy"], 0.7)):
+        run = record("bert", "full", 0, metrics={"test": {m: value for m in metrics}}, track="peft", task="finetune",
+                     dataset=f"glue-{task}", dataset_spec=glue(task), spec_name="peft-glue")
+        runs.append(run.model_copy(update={"spec": {**run.spec, "metrics": metrics}}))
+    store.ingest((r, 1.0) for r in runs)
+    average = leaderboard(store, track="peft").query("metric == 'glue_score'")
+    assert average["dataset"].tolist() == ["glue-average-2tasks"]
+    assert average["mean"].tolist() == pytest.approx([(0.9 + 0.7) / 2])
+
+
+def test_the_glue_average_is_pooled_like_other_rows_and_follows_the_filters(store, record):
+    """Two widths of bert full, one seed each, and a roberta: pooled by model and method, bert's two configurations
+    give one GLUE row (n 2, configs 2); a --model filter leaves roberta's average out too."""
+    runs = []
+    for model, hidden, scores in (("bert", 16, (0.6, 0.2)), ("bert", 64, (0.9, 0.6)), ("roberta", 16, (0.5, 0.5))):
+        for task, value in zip(("sst2", "rte"), scores):
+            runs.append(record(model, "full", 0, metrics={"test": {"accuracy": value}}, params={"hidden": hidden}, track="peft", task="finetune",
+                               dataset=f"glue-{task}", dataset_spec=glue(task), spec_name="peft-glue"))
+    store.ingest((r, 1.0) for r in runs)
+    pooled = leaderboard(store, group_by=["model", "method"]).query("dataset == 'glue-average-2tasks'").set_index("model")
+    assert pooled.loc["bert", ["n", "configs"]].tolist() == [2, 2] and pooled.loc["bert", "label"] == "bert full"
+    assert pooled.loc["bert", "mean"] == pytest.approx(((0.6 + 0.2) / 2 + (0.9 + 0.6) / 2) / 2)
+    assert pooled.loc["bert", "entry"].startswith("pooled:")
+    from leaderboard.filters import Filters
+
+    only_bert = leaderboard(store, filters=Filters(models=("bert",))).query("dataset == 'glue-average-2tasks'")
+    assert set(only_bert["model"]) == {"bert"} and sorted(only_bert["mean"].round(6)) == [0.4, 0.75]
