@@ -250,3 +250,55 @@ def test_filters_by_metric_dataset_model_method_and_tag(filled, store):
     filled.set_tags(run, ["best"], None)
     assert entries(tags=("best",)) == [("digits", "resnet20", "vanilla_kd", "accuracy"), ("digits", "resnet20", "vanilla_kd", "loss")]
     assert entries(tags=("nothing-tagged",)) == []
+
+
+def test_three_entries_tied_share_the_best_rank_and_the_next_skips_to_four(store, record):
+    """Ties take the best (minimum) rank of the places they share, as in sports: 1, 1, 1, 4."""
+    means = {"a": 0.8, "b": 0.8, "c": 0.8, "d": 0.7}
+    store.ingest((record(model, "x", s, metrics={"test": {"accuracy": v}}), 1.0) for model, v in means.items() for s in range(2))
+    board = leaderboard(store)
+    assert dict(zip(board["model"], board["rank"])) == {"a": 1, "b": 1, "c": 1, "d": 4}
+
+
+def test_counts_and_ranks_are_whole_numbers_and_a_reference_has_no_rank(filled, store, record):
+    """n, configs, failed and rank are integer columns (a reference's rank is missing), written as 3, not 3.0."""
+    import csv
+    import io
+
+    from reports.tables import render_leaderboard
+
+    store.ingest((record("resnet20", "teacher", s, metrics={"test": {"accuracy": 0.99}}), 1.0) for s in range(2))
+    board = leaderboard(filled, "kd")
+    assert all(pd.api.types.is_integer_dtype(board[c]) for c in ("n", "configs", "failed", "rank")), board.dtypes
+    assert str(board["rank"].dtype) == "Int64" and pd.isna(board.loc[board["reference"], "rank"]).all()
+    rows = list(csv.DictReader(io.StringIO(render_leaderboard(board, "csv"))))
+    small = next(r for r in rows if r["model"] == "small_cnn" and r["metric"] == "accuracy")
+    assert (small["n"], small["configs"], small["failed"], small["rank"]) == ("3", "1", "1", "4")
+    teacher = next(r for r in rows if r["method"] == "teacher")
+    assert (teacher["n"], teacher["rank"]) == ("2", "")
+
+
+def test_intervals_are_clipped_at_the_lower_bound_too(store, record):
+    values = (0.0, 0.0, 0.03)
+    store.ingest((record("m", "x", s, metrics={"test": {"accuracy": v}}, bounds={"accuracy": (0.0, 1.0)}), 1.0) for s, v in enumerate(values))
+    row = leaderboard(store).iloc[0]
+    half = stats.t.ppf(0.975, 2) * np.std(values, ddof=1) / math.sqrt(3)  # 0.0430: the plain interval starts at -0.033
+    assert np.mean(values) - half < 0
+    assert row["ci_low"] == 0.0 and row["ci_high"] == pytest.approx(np.mean(values) + half)
+
+
+def test_a_lower_is_better_board_lists_the_smallest_mean_first(store, record):
+    """Competitors come best first whatever their labels: on a loss board the lowest loss leads."""
+    for spec, loss in (("alpha", 0.9), ("beta", 0.1), ("gamma", 0.5)):
+        store.ingest((record("m", "x", s, metrics={"test": {"loss": loss + s / 100}}, spec_name=spec), 1.0) for s in range(2))
+    board = leaderboard(store)
+    assert board["label"].tolist() == ["beta", "gamma", "alpha"] and board["rank"].tolist() == [1, 2, 3]
+
+
+def test_entries_tied_on_the_mean_are_listed_by_label(store, record):
+    """A tie is broken by the configuration's label, not by the model's name."""
+    for spec, model in (("alpha", "zeta"), ("beta", "eta")):
+        store.ingest((record(model, "x", s, metrics={"test": {"accuracy": 0.5 + s / 10}}, spec_name=spec), 1.0) for s in range(2))
+    board = leaderboard(store)
+    assert board["label"].tolist() == ["alpha", "beta"] and board["model"].tolist() == ["zeta", "eta"]
+    assert board["rank"].tolist() == [1, 1]
