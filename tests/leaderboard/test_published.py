@@ -46,6 +46,73 @@ def test_published_rows_stand_beside_runs_without_touching_their_statistics(stor
     assert leaderboard(store, split="val").query("method == 'published'").empty  # papers report test numbers
 
 
+OTHER = """\
+track: kd
+citation: "Another et al. 2023"
+rows:
+  - {task: distillation, dataset: cifar10, model: resnet20, metric: accuracy, value: 0.91}
+  - {task: distillation, dataset: digits, model: resnet20, metric: loss, value: 0.05, higher_is_better: false}
+"""
+SCALING = """\
+track: scaling
+citation: "Scaling et al. 2021"
+rows:
+  - {task: fit, dataset: laion, model: vit-b-32, metric: accuracy, value: 0.6}
+"""
+
+
+@pytest.fixture
+def published_store(store, record, tmp_path, published_file):
+    store.ingest([(record("resnet20", "vanilla_kd", s, metrics={"test": {"accuracy": 0.8 + s / 10}}), 1.0) for s in range(2)])
+    for name, text in (("published", None), ("other", OTHER), ("scaling", SCALING)):
+        path = published_file if text is None else tmp_path / f"{name}.yaml"
+        if text is not None:
+            path.write_text(text, encoding="utf-8")
+        store.ingest_published(load_published(path), str(path))
+    return store
+
+
+def test_published_rows_follow_the_board_filters(published_store):
+    """Published rows obey --track/--dataset/--model/--metric; --method keeps them only when it names ``published``;
+    --tag and --spec (which published rows cannot carry) leave them out."""
+    from leaderboard.filters import Filters
+
+    def published(**given):
+        board = leaderboard(published_store, filters=Filters(**given))
+        rows = board[board["method"] == "published"]
+        return sorted(zip(rows["track"], rows["dataset"], rows["model"], rows["metric"]))
+
+    everything = published()
+    assert len(everything) == 5
+    kd = [row for row in everything if row[0] == "kd"]
+    assert published(track="kd") == kd and len(kd) == 4
+    assert published(track="scaling") == [("scaling", "laion", "vit-b-32", "accuracy")]
+    digits = [("kd", "digits", "resnet20", "loss"), ("kd", "digits", "resnet20 (paper)", "accuracy"), ("kd", "digits", "resnet8", "accuracy")]
+    assert published(track="kd", datasets=("digits",)) == digits
+    assert published(track="kd", datasets=("digits", "cifar10"), models=("resnet8", "vit-b-32")) == [("kd", "digits", "resnet8", "accuracy")]
+    assert published(metrics=("loss",)) == [("kd", "digits", "resnet20", "loss")]
+    assert published(methods=("published",)) == everything
+    assert published(methods=("vanilla_kd", "published"), track="kd") == kd
+    assert published(methods=("vanilla_kd",)) == []
+    assert published(tags=("best",)) == [] and published(specs=("kd-digits",)) == []
+
+
+def test_a_published_row_has_its_own_entry_and_no_seeds(published_store):
+    """A published model of one source is an entry of its own (``published:...``), on every board it has a row on, labelled by its model, with no spec,
+    no configurations, no failures, no interval; the runs' rows carry no citation."""
+    board = leaderboard(published_store)
+    published = board[board["method"] == "published"]
+    assert published["entry"].str.startswith("published:").all()
+    entries = published.groupby(["citation", "model"])["entry"].agg(set)  # one entry per source and model, over its boards
+    assert entries.map(len).tolist() == [1] * 4 and len(set.union(*entries)) == 4
+    assert published["label"].tolist() == published["model"].tolist()
+    assert published["spec_name"].isna().all()
+    assert published["configs"].tolist() == [0] * 5 and published["failed"].tolist() == [0] * 5 and published["n"].tolist() == [0] * 5
+    assert all(math.isnan(row[c]) for _, row in published.iterrows() for c in ("std", "ci_low", "ci_high"))
+    runs = board[board["method"] != "published"]
+    assert len(runs) == 1 and runs["citation"].isna().all()
+
+
 def test_rendered_boards_mark_published_rows(store, record, published_file):
     store.ingest([(record("resnet20", "vanilla_kd", 0, metrics={"test": {"accuracy": 0.8}}), 1.0)])
     store.ingest_published(load_published(published_file), str(published_file))
