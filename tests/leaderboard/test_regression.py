@@ -336,3 +336,83 @@ def test_a_version_1_baseline_asks_for_a_new_one_in_one_line(tmp_path):
     assert "\n" not in message
     assert message == (f"{path}: a version-1 baseline, whose rows pooled the configurations of a model and method; "
                        f"save a new one from results you trust with `podium baseline save --track kd --out {path}`")
+
+
+def test_a_baseline_of_one_track_and_split_holds_only_their_rows_in_key_order(tmp_path):
+    """``--track`` keeps that track's rows, ``split`` picks the values, the rows come sorted by key whatever the runs'
+    order, and the time stamp is UTC."""
+    late = entry([0.5, 0.6], model="zzz", started_at="2024-06-01T00:00:00+00:00")  # the newest runs: the smaller key
+    early = entry([0.7, 0.8], model="aaa", started_at="2024-01-01T00:00:00+00:00")
+    other = entry([0.1, 0.2], track="scaling")
+    with store_of(tmp_path, "s", late, early, other) as store:
+        kd = baseline_from_store(store, track="kd")
+        val = baseline_from_store(store, split="val")
+        assert [row.key for row in snapshot(store, "kd").rows.values()] == [row.key for row in kd.rows]
+    assert {row.track for row in kd.rows} == {"kd"} and kd.track == "kd"
+    assert [row.key for row in kd.rows] == sorted(row.key for row in kd.rows)
+    assert [row.model for row in kd.rows if row.metric == "accuracy"] == ["zzz", "aaa"]  # by config id, not by time
+    assert {row.track for row in val.rows} == {"kd", "scaling"}
+    assert {v for row in val.rows if row.metric == "accuracy" for v in row.values.values()} == {0.0}  # entry's val values
+    assert kd.created_at.endswith("+00:00")
+
+
+def test_provenance_names_each_device_with_its_hardware(tmp_path):
+    gpu = [r.model_copy(update={"device": "cuda:0", "provenance": {**r.provenance, "device_name": "NVIDIA H100 80GB HBM3"}})
+           for r in entry([0.9, 0.8])]
+    with store_of(tmp_path, "s", gpu, entry([0.9], model="mlp")) as store:
+        provenance = baseline_from_store(store).provenance
+    assert provenance["device"] == ["cpu", "cuda:0 (NVIDIA H100 80GB HBM3)"]  # cpu's device name is cpu: said once
+
+
+def test_a_family_tolerance_judges_its_per_class_metrics_and_a_class_s_own_wins(tmp_path):
+    """``check: {seg_iou: ...}`` and ``--tolerance seg_iou=...`` cover ``seg_iou/vessel``; a tolerance of the class itself comes first."""
+    before = [entry([0.90, 0.90], metric="seg_iou/vessel"), entry([0.90, 0.90], metric="seg_iou/cell", model="mlp")]
+
+    def after(check):
+        return [entry([0.87, 0.87], metric="seg_iou/vessel", check=check), entry([0.87, 0.87], metric="seg_iou/cell", model="mlp", check=check)]
+
+    family = gate(tmp_path, before, after({"seg_iou": {"abs": 0.05}}))
+    assert [(row.verdict, row.rule) for row in family.rows] == [("ok", "abs 0.05 (spec)")] * 2
+    own = gate(tmp_path, before, after({"seg_iou": {"abs": 0.05}, "seg_iou/vessel": {"abs": 0.01}}))
+    assert {row.key[-1]: (row.verdict, row.rule) for row in own.rows} == {
+        "seg_iou/vessel": ("regressed", "abs 0.01 (spec)"), "seg_iou/cell": ("ok", "abs 0.05 (spec)")}
+    command_line = gate(tmp_path, before, after(None), tolerances={"seg_iou": Tolerance(abs=0.05)})
+    assert [(row.verdict, row.rule) for row in command_line.rows] == [("ok", "abs 0.05 (--tolerance)")] * 2
+
+
+@pytest.mark.parametrize("alpha", [0.0, 1.0, -0.1, 1.5])
+def test_alpha_must_lie_strictly_between_0_and_1(tmp_path, alpha):
+    with pytest.raises(ToleranceError, match="--alpha"):
+        gate(tmp_path, [entry([0.9, 0.8])], [entry([0.9, 0.8])], alpha=alpha)
+
+
+def test_new_and_missing_rows_keep_their_values_and_direction(tmp_path):
+    result = gate(tmp_path, [entry([0.3, 0.4], metric="loss")], [entry([0.9, 0.8], model="mlp")])
+    rows = {row.verdict: row for row in result.rows}
+    assert (rows["new"].baseline, rows["new"].current, rows["new"].higher_is_better, rows["new"].rule) == ((), (0.9, 0.8), True, "")
+    assert (rows["missing"].baseline, rows["missing"].current, rows["missing"].higher_is_better, rows["missing"].rule) == ((0.3, 0.4), (), False, "")
+
+
+def test_a_p_value_equal_to_the_level_is_not_significant(tmp_path):
+    """The gate regresses (or improves) when p < alpha: at alpha equal to the row's p-value (scipy's Welch test, alone: BH leaves it), it passes."""
+    before, after = [0.90, 0.91, 0.92], [0.875, 0.885, 0.895]
+    p = stats.ttest_ind(after, before, equal_var=False, alternative="less").pvalue
+    assert verdicts(gate(tmp_path, [entry(before)], [entry(after)], alpha=p)) == {ROW: "ok"}
+    assert verdicts(gate(tmp_path, [entry(before)], [entry(after)], alpha=min(1 - 1e-9, p * (1 + 1e-9)))) == {ROW: "regressed"}
+    assert verdicts(gate(tmp_path, [entry(after)], [entry(before)], alpha=p)) == {ROW: "ok"}  # the same shift upwards
+    assert verdicts(gate(tmp_path, [entry(after)], [entry(before)], alpha=min(1 - 1e-9, p * (1 + 1e-9)))) == {ROW: "improved"}
+
+
+# The same data mirrored upwards around 0.9: the one-sided p-values that the current mean is higher.
+@pytest.mark.parametrize("before, after, verdict, welch, student", [
+    (TIGHT_MANY, [1.80 - v for v in LOOSE_FEW], "ok", 0.1288, 0.0013),
+    (LOOSE_MANY, [1.80 - v for v in TIGHT_FEW], "improved", 0.0216, 0.0891),
+], ids=["student-would-improve", "student-would-not"])
+def test_an_improvement_is_judged_by_welchs_one_sided_test_too(tmp_path, before, after, verdict, welch, student):
+    before = [1.80 - v for v in before]
+    assert stats.ttest_ind(after, before, equal_var=False, alternative="greater").pvalue == pytest.approx(welch, abs=1e-4)
+    assert stats.ttest_ind(after, before, equal_var=True, alternative="greater").pvalue == pytest.approx(student, abs=1e-4)
+    result = gate(tmp_path, [entry(before)], [entry(after)])
+    assert verdicts(result) == {ROW: verdict}
+    assert result.rows[0].rule == f"welch p={welch:.2g} vs 0.05 (BH over 1)"  # the p-value of the direction it moved
+    assert result.rows[0].higher_is_better is True
