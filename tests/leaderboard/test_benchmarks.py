@@ -86,3 +86,21 @@ def test_the_glue_average_is_pooled_like_other_rows_and_follows_the_filters(stor
 
     only_bert = leaderboard(store, filters=Filters(models=("bert",))).query("dataset == 'glue-average-2tasks'")
     assert set(only_bert["model"]) == {"bert"} and sorted(only_bert["mean"].round(6)) == [0.4, 0.75]
+
+
+def test_glue_averages_rank_higher_first_pool_by_spec_and_stay_above_minus_one(store, record):
+    """Two specs on one GLUE board: the higher average ranks first; by spec they pool apart; an interval of CoLA
+    correlations near -1 is cut at -1, the lowest a GLUE score can be."""
+    runs = []
+    for spec, scores in (("weak", (-0.95, -1.0, -0.5)), ("strong", (0.8, 0.85, 0.9))):
+        runs += [record("bert", "full", s, metrics={"test": {"matthews": v}}, track="peft", task="finetune", dataset="glue-cola",
+                        dataset_spec=glue("cola"), spec_name=spec) for s, v in enumerate(scores)]
+    store.ingest((r, 1.0) for r in runs)
+    average = leaderboard(store, track="peft").query("dataset == 'glue-average-1tasks'").set_index("spec_name")
+    assert average.loc["strong", "rank"] == 1 and average.loc["weak", "rank"] == 2 and average["higher_is_better"].all()
+    weak = [-0.95, -1.0, -0.5]
+    half = stats.t.ppf(0.975, 2) * stats.tstd(weak) / math.sqrt(3)
+    assert sum(weak) / 3 - half < -1 and average.loc["weak", "ci_low"] == -1.0
+    assert average.loc["weak", "ci_high"] == pytest.approx(sum(weak) / 3 + half)
+    by_spec = leaderboard(store, track="peft", group_by=["spec"]).query("dataset == 'glue-average-1tasks'")
+    assert sorted(zip(by_spec["label"], by_spec["n"], by_spec["rank"])) == [("strong", 3, 1), ("weak", 3, 2)]
