@@ -104,3 +104,15 @@ def test_glue_averages_rank_higher_first_pool_by_spec_and_stay_above_minus_one(s
     assert average.loc["weak", "ci_high"] == pytest.approx(sum(weak) / 3 + half)
     by_spec = leaderboard(store, track="peft", group_by=["spec"]).query("dataset == 'glue-average-1tasks'")
     assert sorted(zip(by_spec["label"], by_spec["n"], by_spec["rank"])) == [("strong", 3, 1), ("weak", 3, 2)]
+
+
+def test_a_glue_average_pooled_over_two_specs_marks_the_spec_as_mixed(store, record):
+    """Pooled by model and method, a GLUE row over two specs says ``*`` for the spec, as pooled run rows do."""
+    runs = [record("bert", "full", 0, metrics={"test": {"accuracy": v}}, track="peft", task="finetune", dataset="glue-sst2",
+                   dataset_spec=glue("sst2"), spec_name=spec) for spec, v in (("one", 0.8), ("two", 0.6))]
+    store.ingest((r, 1.0) for r in runs)
+    board = leaderboard(store, track="peft", group_by=["model", "method"]).set_index("dataset")
+    assert board.loc["glue-sst2", "spec_name"] == "*"  # the run rows' own pooling
+    row = board.loc["glue-average-1tasks"]
+    assert (row["spec_name"], row["model"], row["method"], row["configs"]) == ("*", "bert", "full", 2)
+    assert row["mean"] == pytest.approx(0.7)
