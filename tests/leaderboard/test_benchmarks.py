@@ -116,3 +116,19 @@ def test_a_glue_average_pooled_over_two_specs_marks_the_spec_as_mixed(store, rec
     row = board.loc["glue-average-1tasks"]
     assert (row["spec_name"], row["model"], row["method"], row["configs"]) == ("*", "bert", "full", 2)
     assert row["mean"] == pytest.approx(0.7)
+
+
+def test_the_offline_stand_in_is_averaged_apart_and_an_unknown_task_is_left_out(store, record):
+    """glue-synthetic-<task> gets its own average; a task without official GLUE metrics (the AX diagnostic) counts in none;
+    the average's label is the spec's name."""
+    runs = []
+    for dataset, task, value in (("glue-sst2", "sst2", 0.9), ("glue-synthetic-sst2", "sst2", 0.5), ("glue-synthetic-rte", "rte", 0.7),
+                                 ("glue-ax", "ax", 0.1)):
+        runs.append(record("bert", "full", 0, metrics={"test": {"accuracy": value}}, track="peft", task="finetune", dataset=dataset,
+                           dataset_spec=glue(task), spec_name="peft-glue", run_id=dataset))
+    store.ingest((r, 1.0) for r in runs)
+    average = leaderboard(store, track="peft").query("metric == 'glue_score'").set_index("dataset")
+    assert sorted(average.index) == ["glue-average-1tasks", "glue-synthetic-average-2tasks"]
+    assert average.loc["glue-average-1tasks", "mean"] == pytest.approx(0.9)
+    assert average.loc["glue-synthetic-average-2tasks", "mean"] == pytest.approx((0.5 + 0.7) / 2)
+    assert set(average["label"]) == {"peft-glue"}
