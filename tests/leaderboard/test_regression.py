@@ -416,3 +416,15 @@ def test_an_improvement_is_judged_by_welchs_one_sided_test_too(tmp_path, before,
     assert verdicts(result) == {ROW: verdict}
     assert result.rows[0].rule == f"welch p={welch:.2g} vs 0.05 (BH over 1)"  # the p-value of the direction it moved
     assert result.rows[0].higher_is_better is True
+
+
+def test_a_row_whose_mean_did_not_move_shows_the_adjusted_p_value_of_a_gain(tmp_path):
+    """Worse by exactly 0: not worse, so the rule shows the p-value that it got better, adjusted with the other rows (BH)."""
+    steady_before, steady_after = [1.0, 2.0, 3.0], [1.5, 2.0, 2.5]  # both means exactly 2.0: t = 0, each one-sided p 0.5
+    drop_before, drop_after = [0.90, 0.91, 0.92], [0.50, 0.51, 0.52]
+    better = [stats.ttest_ind(a, b, equal_var=False, alternative="greater").pvalue
+              for b, a in ((steady_before, steady_after), (drop_before, drop_after))]
+    adjusted = stats.false_discovery_control(better)[0]  # min(0.5 * 2 / 1, ~1): about 1, where the worse side's stays 0.5
+    result = gate(tmp_path, [entry(steady_before), entry(drop_before, model="mlp")], [entry(steady_after), entry(drop_after, model="mlp")])
+    steady = next(row for row in result.rows if row.shown[1] == "small_cnn")
+    assert steady.verdict == "ok" and steady.rule == f"welch p={adjusted:.2g} vs 0.05 (BH over 2)" and f"{adjusted:.2g}" != "0.5"
