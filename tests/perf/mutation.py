@@ -4,6 +4,7 @@ argument dropped) and runs the tests that cover each; a mutant the tests do not 
 
     .venv/bin/pip install -e '.[mutation]'
     .venv/bin/python tests/perf/mutation.py [--only 'leaderboard/ranking.py'] [--children 2] [--keep DIR]
+    .venv/bin/python tests/perf/mutation.py --keep DIR --report-only   # what the runs in DIR found
 
 It works on a copy of the checkout (``--keep DIR`` keeps it; a second run there takes the checkout's
 tests again and tests what is left: mutants not yet run, survivors and those no test ran), prints
@@ -168,25 +169,29 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, help="work (and resume) in this folder instead of a temporary one")
     parser.add_argument("--all-functions", action="store_true",
                         help="also test the mutants of functions that compute no number ([[not_formula]])")
+    parser.add_argument("--report-only", action="store_true", help="test nothing: report what the --keep folder's runs found")
     args = parser.parse_args()
+    if args.report_only and not (args.keep and (args.keep / "mutants").is_dir()):
+        sys.exit("--report-only reads the results of an earlier run: give its --keep folder")
     if not Path(sys.executable).with_name("mutmut").exists():
         sys.exit("mutmut is not installed beside this Python: pip install -e '.[mutation]'")
     folder = args.keep or Path(tempfile.mkdtemp(prefix="podium-mutation-"))
     if not (folder / "pyproject.toml").exists():
         folder.mkdir(parents=True, exist_ok=True)
         prepare(folder, args.only)
-    else:
+    elif not args.report_only:
         shutil.copytree(ROOT / "tests", folder / "tests", dirs_exist_ok=True)
     not_formula, equivalent = explanations()
     started = time.perf_counter()
-    mutmut(folder, "run", "--max-children", str(args.children), NO_MUTANT, check=False)
+    if not args.report_only:
+        mutmut(folder, "run", "--max-children", str(args.children), NO_MUTANT, check=False)
     made = results(folder)
     if not made:
         sys.exit(f"mutmut made no mutants; its folder is {folder}")
     pending = [name for name, status in made.items() if status in PENDING and (args.all_functions or is_formula(name, not_formula))]
-    if pending:
+    if pending and not args.report_only:
         mutmut(folder, "run", "--max-children", str(args.children), *pending, check=False)
-    seconds = time.perf_counter() - started
+    seconds = None if args.report_only else time.perf_counter() - started
     ended = results(folder)
     formula = {name: status for name, status in ended.items() if is_formula(name, not_formula)}
     survivors = diffs(folder, [name for name, status in formula.items() if status == "survived"])
@@ -199,9 +204,10 @@ def main() -> int:
 
 
 def report(ended: dict[str, str], formula: dict[str, str], survivors: dict[str, str], unexplained: dict[str, str],
-           untested: list[str], seconds: float, folder: Path) -> None:
+           untested: list[str], seconds: float | None, folder: Path) -> None:
     """Print the totals, the counts per file, and each survivor of a formula with its diff (unexplained ones first)."""
-    print(f"{len(ended)} mutants of {', '.join(sorted({source_file(n) for n in ended}))} in {seconds:.0f} s (work folder {folder})")
+    took = "as earlier runs left them" if seconds is None else f"in {seconds:.0f} s"
+    print(f"{len(ended)} mutants of {', '.join(sorted({source_file(n) for n in ended}))} {took} (work folder {folder})")
     for title, chosen in (("all", ended), ("formulas", formula)):
         statuses = Counter(chosen.values())
         tested = len(chosen) - statuses["no tests"] - statuses["skipped"] - statuses["not checked"]
