@@ -106,8 +106,8 @@ def challenge_boards(
     fields = check_grouping(group_by)
     cases = case_values(store, Filters(track=track, metrics=(metric,)), fields)
     entries = cases.entries[cases.entries["metric"] == metric]  # not its per-class parts
-    direction = store.con.execute("SELECT higher_is_better FROM metric_info WHERE metric = ?", [metric]).fetchone()
-    higher = True if direction is None else bool(direction[0])
+    direction = store.value("SELECT higher_is_better FROM metric_info WHERE metric = ?", [metric])
+    higher = True if direction is None else bool(direction)
     boards = []
     for (task, dataset), rows in entries.groupby(["task", "dataset"], sort=True):
         if len(rows) < 2:

@@ -129,8 +129,8 @@ class Store:
             return None
         if "store_info" not in tables:
             return 1
-        row = self.con.execute("SELECT value FROM store_info WHERE key = 'schema_version'").fetchone()
-        return int(row[0]) if row else 1
+        version = self.value("SELECT value FROM store_info WHERE key = 'schema_version'")
+        return int(version) if version is not None else 1
 
     def _check_tables(self) -> None:
         """Every table has the columns this schema gives it, and every row of it reads back: DuckDB
@@ -287,7 +287,7 @@ class Store:
                 groups = self.con.execute(
                     "SELECT DISTINCT track, spec_name, reference FROM runs WHERE run_id IN (SELECT run_id FROM gone)"
                 ).fetchall()
-                count = self.con.execute("SELECT count(*) FROM runs WHERE run_id IN (SELECT run_id FROM gone)").fetchone()[0]
+                count = self.value("SELECT count(*) FROM runs WHERE run_id IN (SELECT run_id FROM gone)")
                 for table in ("metrics", "cases", "tags", "runs"):
                     self.con.execute(f"DELETE FROM {table} WHERE run_id IN (SELECT run_id FROM gone)")
                 self._relabel(groups)
@@ -421,6 +421,13 @@ class Store:
     def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
         """A pandas DataFrame of ``sql``."""
         return self.con.execute(sql, params or []).df()
+
+    def value(self, sql: str, params: list | None = None) -> object:
+        """The first column of ``sql``'s first row (None when it has no row). Reads the whole result:
+        DuckDB keeps a result that ``fetchone`` left unfinished open on the connection, and the next
+        transaction (an ingest) is then refused."""
+        rows = self.con.execute(sql, params or []).fetchall()
+        return rows[0][0] if rows else None
 
     def _transaction(self):
         return _Transaction(self.con)

@@ -101,7 +101,7 @@ def show(run_id: str, fmt: str, results: str | None) -> int:
             found = find_run(store, run_id)
         except RunNotFound as err:
             raise UsageError(str(err)) from None
-        label = store.con.execute("SELECT c.label FROM runs r LEFT JOIN configs c USING (config_id) WHERE run_id = ?", [found]).fetchone()[0]
+        label = store.value("SELECT c.label FROM runs r LEFT JOIN configs c USING (config_id) WHERE run_id = ?", [found])
     folder = ResultsDir(results_root(results))
     record = folder.read(found)
     if record is None:

@@ -332,6 +332,17 @@ def test_challenge_boards_bootstrap_with_the_seed_given_and_zero_by_default(stor
     assert board.higher_is_better is True
 
 
+def test_a_store_ranked_by_challenge_boards_still_takes_new_runs(store):
+    """Ranking leaves no unfinished result on the store's connection: the same process can ingest after it."""
+    from leaderboard.challenge import challenge_boards
+
+    store.ingest((r, 1.0) for r in per_case_records(SKILLS))
+    [before] = challenge_boards(store, "kd", "accuracy", resamples=10)
+    store.ingest((r, 1.0) for r in per_case_records([("mlp", "vanilla_kd", {"hidden": 256}, 0.8)]))
+    [after] = challenge_boards(store, "kd", "accuracy", resamples=10)
+    assert len(after.algorithms) == len(before.algorithms) + 1
+
+
 def test_challenge_boards_hold_only_the_track_asked_for(ranked_store):
     from leaderboard.challenge import challenge_boards
     from tests.leaderboard.conftest import make_record

@@ -70,6 +70,16 @@ def test_ingest_writes_runs_metrics_and_directions(store, records):
     assert directions == {"accuracy": True, "loss": False}
 
 
+def test_a_single_value_is_read_whole_and_the_store_still_takes_new_runs(store, records):
+    """``Store.value`` gives the first column of the first row (None without a row) and leaves no
+    result open on the connection: an ingest after it is not refused."""
+    store.ingest((r, 1.0) for r in records[:1])
+    assert store.value("SELECT higher_is_better FROM metric_info WHERE metric = ?", ["loss"]) is False
+    assert store.value("SELECT higher_is_better FROM metric_info WHERE metric = ?", ["no such metric"]) is None
+    store.ingest((r, 1.0) for r in records[1:])
+    assert store.value("SELECT count(*) FROM runs") == len(records)
+
+
 def test_ingesting_again_changes_nothing(store, records):
     store.ingest((r, 1.0) for r in records)
     before = tables(store)
