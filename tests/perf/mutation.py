@@ -229,6 +229,7 @@ def report(ended: dict[str, str], formula: dict[str, str], survivors: dict[str, 
         if chosen:
             print(f"\n{title}:")
             for name, diff in sorted(chosen.items()):
+                print(f"# {name}: {formula[name]}")
                 print("\n".join(line for line in diff.splitlines() if line.strip()))
 
 if __name__ == "__main__":
