@@ -7,7 +7,8 @@ argument dropped) and runs the tests that cover each; a mutant the tests do not 
     .venv/bin/python tests/perf/mutation.py --keep DIR --report-only   # what the runs in DIR found
 
 It works on a copy of the checkout (``--keep DIR`` keeps it; a second run there takes the checkout's
-tests again and tests what is left: mutants not yet run, survivors and those no test ran), prints
+tests again and tests what is left: mutants not yet run, survivors, those no test ran and those whose
+test process crashed), prints
 how many mutants were made and how each ended, per file, and every survivor of a formula with its
 diff. ``tests/perf/mutation_explained.toml`` says which functions compute no number (text for a
 person, storage, file reading: ``[[not_formula]]``) and why each remaining survivor of a formula is
@@ -56,25 +57,27 @@ pytest_add_cli_args_test_selection = {tests}
 # A mutant name that matches nothing: ``mutmut run`` with it makes the mutants and maps the tests to
 # the functions, then stops before testing any mutant.
 NO_MUTANT = "podium.no_such_mutant"
-# Statuses tested again on a resumed run (new tests may kill a survivor or cover an untested mutant;
-# a crashed worker says nothing about the tests).
-PENDING = {"not checked", "survived", "no tests", "segfault"}
+# Mutants whose tests tell nothing: none covers them, or their worker crashed.
+UNTESTED = {"no tests", "segfault"}
+# Statuses tested again on a resumed run (new tests may kill a survivor or cover an untested mutant).
+PENDING = {"not checked", "survived", *UNTESTED}
 RESULT = re.compile(r"^\s*(?P<name>\S+): (?P<status>.+)$")
 
 
 @dataclass(frozen=True)
 class Explanation:
     """Why the survivors matching ``mutant`` (a glob over mutant names such as
-    ``leaderboard.ranking.x_adjust_p__mutmut_*``) and, when given, whose diff contains ``change``,
-    are not a missing test."""
+    ``leaderboard.ranking.x_adjust_p__mutmut_*``) and, when given, whose diff contains ``change`` (a
+    text, or a list of texts any of which will do), are not a missing test."""
 
     mutant: str
     reason: str
-    change: str = ""
+    change: str | list[str] = ""
 
     def covers(self, name: str, diff: str) -> bool:
         added = "\n".join(line for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++"))
-        return fnmatch.fnmatchcase(name, self.mutant) and (not self.change or self.change in added)
+        changes = [self.change] if isinstance(self.change, str) else self.change
+        return fnmatch.fnmatchcase(name, self.mutant) and (not self.change or any(c in added for c in changes))
 
 
 def explanations() -> tuple[list[Explanation], list[Explanation]]:
@@ -139,10 +142,9 @@ def diffs(folder: Path, names: list[str]) -> dict[str, str]:
                      for node in [*top, *(n for c in top if isinstance(c, ast.ClassDef) for n in c.body)]
                      if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
         for name in chosen:
-            mutant = name.rsplit(".", 1)[1]
-            function = mutant.rsplit("__mutmut_", 1)[0]
+            function, number = name.rsplit(".", 1)[1].rsplit("__mutmut_", 1)
             before, after = ([line.replace(f"{function}__mutmut_{suffix}", function) for line in functions.get(f"{function}__mutmut_{suffix}", [])]
-                             for suffix in ("orig", mutant.rsplit("__mutmut_", 1)[1]))
+                             for suffix in ("orig", number))
             changed = difflib.unified_diff(before, after, f"a/{path}", f"b/{path}", lineterm="", n=0)
             found[name] = "\n".join(line for line in changed if not line.startswith("@@"))
     return found
@@ -195,7 +197,7 @@ def main() -> int:
     ended = results(folder)
     formula = {name: status for name, status in ended.items() if is_formula(name, not_formula)}
     survivors = diffs(folder, [name for name, status in formula.items() if status == "survived"])
-    untested = sorted(name for name, status in formula.items() if status in ("no tests", "segfault"))  # a crash tells nothing
+    untested = sorted(name for name, status in formula.items() if status in UNTESTED)
     unexplained = {name: diff for name, diff in survivors.items() if not any(e.covers(name, diff) for e in equivalent)}
     report(ended, formula, survivors, unexplained, untested, seconds, folder)
     if args.keep is None:
@@ -210,7 +212,7 @@ def report(ended: dict[str, str], formula: dict[str, str], survivors: dict[str, 
     print(f"{len(ended)} mutants of {', '.join(sorted({source_file(n) for n in ended}))} {took} (work folder {folder})")
     for title, chosen in (("all", ended), ("formulas", formula)):
         statuses = Counter(chosen.values())
-        tested = len(chosen) - statuses["no tests"] - statuses["skipped"] - statuses["not checked"]
+        tested = len(chosen) - sum(statuses[s] for s in (*UNTESTED, "skipped", "not checked"))
         killed = statuses["killed"] + statuses["timeout"]
         print(f"  {title}: {len(chosen)} mutants, " + ", ".join(f"{status} {n}" for status, n in statuses.most_common())
               + (f"; mutation score {killed / tested:.1%} of {tested} tested" if tested else ""))
