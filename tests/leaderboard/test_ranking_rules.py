@@ -470,42 +470,6 @@ def test_near_significant_pairs_with_a_missing_value():
 # ---------------------------------------------------------------- the bootstrap and cases drawn twice
 
 
-def challenger_resample_ranks(values: np.ndarray, higher: bool, drawn: np.ndarray, rules: Rules) -> np.ndarray:
-    """Rank-then-aggregate of one resample as challengeR's bootstrap computes it: every draw of a
-    case adds a copy of its rows; rows are ranked within each case id (all copies together, rankNA2
-    for missing ones); an algorithm's score is the mean of all its rows' ranks."""
-    ties = {"min": "min", "mean": "average", "max": "max"}[rules.case_ties]
-    sums, counts = np.zeros(len(values)), np.zeros(len(values))
-    for case in np.unique(drawn):
-        copies = int((drawn == case).sum())
-        column = np.repeat(values[:, case], copies)  # rows of algorithm a: a*copies .. a*copies + copies - 1
-        present = ~np.isnan(column)
-        ranks = np.full(len(column), np.nan)
-        ranks[present] = stats.rankdata(-column[present] if higher else column[present], method=ties)
-        missing = int((~present).sum())
-        if missing:
-            worst = ranks[present].max() if present.any() else 0.0
-            ranks[~present] = worst + {"min": 1, "average": np.mean(np.arange(1, missing + 1)), "max": missing}[ties]
-        owner = np.repeat(np.arange(len(values)), copies)
-        np.add.at(sums, owner, ranks)
-        np.add.at(counts, owner, 1)
-    return rank_scores(sums / counts, False, rules.ties)
-
-
-@pytest.mark.parametrize("case_ties", ["min", "mean", "max"])
-def test_merged_duplicates_rank_the_copies_of_a_case_together_as_challenger_does(case_ties):
-    rng = np.random.default_rng(7)
-    values = np.round(rng.random((4, 9)), 1)  # coarse values: ties within cases
-    values[1, 3] = values[2, 5] = values[0, 5] = np.nan
-    rules = CHALLENGER.with_(case_ties=case_ties)
-    stability = bootstrap(values, True, "rank_then_mean", resamples=30, seed=5, rules=rules)
-    cases = np.random.default_rng(5).integers(0, 9, size=(30, 9))
-    for r in range(30):
-        assert stability.bootstrap_ranks[r].tolist() == challenger_resample_ranks(values, True, cases[r], rules).tolist(), r
-    separate = bootstrap(values, True, "rank_then_mean", resamples=30, seed=5, rules=rules.with_(duplicates="separate"))
-    assert not np.array_equal(separate.bootstrap_ranks, stability.bootstrap_ranks)
-
-
 def copies_ranked_together(column: np.ndarray, higher: bool, copies: int, rules: Rules) -> np.ndarray:
     """The rank each algorithm's c copies get when c copies of every algorithm's value in one case are
     ranked together (all copies of an algorithm tie, so they share one rank), by brute force: the
@@ -524,8 +488,38 @@ def copies_ranked_together(column: np.ndarray, higher: bool, copies: int, rules:
     ranks[present] = stats.rankdata(-rows[present] if higher else rows[present], method=ties)
     missing = int((~present).sum())
     if missing and rule == "last":
-        ranks[~present] = ranks[present].max() + {"min": 1, "average": np.mean(np.arange(1, missing + 1)), "max": missing}[ties]
+        ranks[~present] = (ranks[present].max() if present.any() else 0.0) + {"min": 1, "average": np.mean(np.arange(1, missing + 1)), "max": missing}[ties]
     return ranks[::copies]
+
+
+def challenger_resample_ranks(values: np.ndarray, higher: bool, drawn: np.ndarray, rules: Rules) -> np.ndarray:
+    """Rank-then-aggregate of one resample as challengeR's bootstrap computes it: every draw of a
+    case adds a copy of its rows; rows are ranked within each case id (all copies together,
+    ``copies_ranked_together``); an algorithm's score is the mean of all its rows' ranks left in
+    (NaN, ranked last, with none)."""
+    sums, counts = np.zeros(len(values)), np.zeros(len(values))
+    for case in np.unique(drawn):
+        copies = int((drawn == case).sum())
+        ranks = copies_ranked_together(values[:, case], higher, copies, rules)
+        kept = ~np.isnan(ranks)
+        sums[kept] += copies * ranks[kept]
+        counts[kept] += copies
+    with np.errstate(invalid="ignore"):
+        return rank_scores(sums / counts, False, rules.ties)
+
+
+@pytest.mark.parametrize("case_ties", ["min", "mean", "max"])
+def test_merged_duplicates_rank_the_copies_of_a_case_together_as_challenger_does(case_ties):
+    rng = np.random.default_rng(7)
+    values = np.round(rng.random((4, 9)), 1)  # coarse values: ties within cases
+    values[1, 3] = values[2, 5] = values[0, 5] = np.nan
+    rules = CHALLENGER.with_(case_ties=case_ties)
+    stability = bootstrap(values, True, "rank_then_mean", resamples=30, seed=5, rules=rules)
+    cases = np.random.default_rng(5).integers(0, 9, size=(30, 9))
+    for r in range(30):
+        assert stability.bootstrap_ranks[r].tolist() == challenger_resample_ranks(values, True, cases[r], rules).tolist(), r
+    separate = bootstrap(values, True, "rank_then_mean", resamples=30, seed=5, rules=rules.with_(duplicates="separate"))
+    assert not np.array_equal(separate.bootstrap_ranks, stability.bootstrap_ranks)
 
 
 # four algorithms x four cases: all present ones tied above a missing one; one present value; none missing; two tied and one missing
@@ -558,9 +552,9 @@ def test_merged_case_ranks_are_the_ranks_of_c_copies_ranked_together(rules, case
 @pytest.mark.parametrize("rules", [CHALLENGER.with_(ties="max", case_ties="mean"), PODIUM.with_(missing="remove", duplicates="merged", ties="mean")],
                          ids=["last", "remove"])
 def test_merged_duplicates_in_several_chunks_rank_each_resample_as_its_copies_ranked_together(rules, monkeypatch):
-    """Brute force per resample: each drawn case's copies ranked together (copies_ranked_together),
-    an algorithm's score the mean over all its rows left in, NaN (ranked last) with none; the
-    resamples ranked a few at a time (a tiny chunk) as in one go. Algorithm 2 has one value only."""
+    """Brute force per resample (challenger_resample_ranks) under another missing rule than
+    challengeR's; the resamples ranked a few at a time (a tiny chunk) as in one go. Algorithm 2 has
+    one value only."""
     from leaderboard import ranking
 
     values = MERGED.copy()
@@ -571,16 +565,7 @@ def test_merged_duplicates_in_several_chunks_rank_each_resample_as_its_copies_ra
         stability = bootstrap(values, True, "rank_then_mean", resamples=20, seed=6, rules=rules)
     cases = np.random.default_rng(6).integers(0, 4, size=(20, 4))
     for r in range(20):
-        sums, counts = np.zeros(4), np.zeros(4)
-        for case in np.unique(cases[r]):
-            copies = int((cases[r] == case).sum())
-            ranks = copies_ranked_together(values[:, case], True, copies, rules)
-            kept = ~np.isnan(ranks)
-            sums[kept] += copies * ranks[kept]
-            counts[kept] += copies
-        with np.errstate(invalid="ignore"):
-            expected = rank_scores(sums / counts, False, rules.ties)
-        assert stability.bootstrap_ranks[r].tolist() == expected.tolist(), r
+        assert stability.bootstrap_ranks[r].tolist() == challenger_resample_ranks(values, True, cases[r], rules).tolist(), r
     assert len({tuple(row) for row in stability.bootstrap_ranks.tolist()}) > 1
 
 
