@@ -136,13 +136,13 @@ def name_pooled(frame: pd.DataFrame, fields: list[str]) -> None:
 
 def _intervals(board: pd.DataFrame, confidence: float) -> pd.DataFrame:
     """Student-t intervals over seeds (none with one seed), clipped to each metric's bounds."""
-    from scipy import stats  # here, not at import: the leaderboard's other paths do not need scipy
+    from scipy import special  # here, not at import; scipy.special (stats.t.ppf's own function) spares loading scipy.stats
 
     n = board["n"].to_numpy(dtype=float)
     std = board["std"].to_numpy(dtype=float)
     quantile = np.full(len(board), np.nan)
     several = n >= 2
-    quantile[several] = stats.t.ppf(0.5 + confidence / 2, n[several] - 1)
+    quantile[several] = special.stdtrit(n[several] - 1, 0.5 + confidence / 2)
     with np.errstate(invalid="ignore"):
         half = quantile * std / np.sqrt(n)
     mean = board["mean"].to_numpy(dtype=float)

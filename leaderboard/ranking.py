@@ -40,9 +40,9 @@ from dataclasses import dataclass, fields, replace
 from typing import Literal
 
 import numpy as np
-from scipy import special, stats
+from scipy import special  # scipy.stats (rankdata) is imported where ranks are made: the leaderboard's tests need only special
 
-from specs.ranking import (
+from specs.rules import (
     ADJUSTMENTS, DUPLICATES, MISSING_NAMES, PRESET_RULES, PRESETS, TIE_RULES, WILCOXON_METHODS, Missing, parse_missing, preset_missing,
 )
 
@@ -70,7 +70,7 @@ class Rules:
     p_adjust: str = "holm"
     wilcoxon: str = "auto"
     alpha: float = 0.05
-    missing: Missing | None = None  # None: the preset's rule for each method (``specs.ranking.preset_missing``)
+    missing: Missing | None = None  # None: the preset's rule for each method (``specs.rules.preset_missing``)
     duplicates: str = "separate"
 
     def __post_init__(self) -> None:
@@ -198,6 +198,8 @@ def rank_scores(scores: np.ndarray, higher_is_better: bool, ties: str = "min", a
     missing = np.isnan(scores)
     if scores.size == 0:
         return scores.copy()
+    from scipy import stats
+
     if not missing.any():
         return stats.rankdata(signed, method=_SCIPY_TIES[ties], axis=axis).astype(float)
     ranks = stats.rankdata(signed, method=_SCIPY_TIES[ties], axis=axis, nan_policy="omit").astype(float)
@@ -232,6 +234,8 @@ def merged_case_ranks(values: np.ndarray, higher_is_better: bool, rules: Rules =
     ``rules.case_ties``, missing ones by rankNA2 when ``missing: last``), and each algorithm's mean
     rank is over all its rows. Such a rank is c * slope + intercept; returns (slope, intercept,
     weight), each (A, K), weight 0 where a result is left out (``missing: remove``)."""
+    from scipy import stats
+
     treated = treat_missing(values, higher_is_better, "rank_then_mean", rules)
     signed = -treated if higher_is_better else treated
     present = ~np.isnan(treated)

@@ -40,7 +40,7 @@ from leaderboard.challenge import CaseValues, case_values
 from leaderboard.filters import Filters
 from leaderboard.ranking import PODIUM, Rules, adjust_p, signed_rank_p
 from leaderboard.store import Store
-from specs.ranking import ADJUSTMENTS, TIE_TESTS
+from specs.rules import ADJUSTMENTS, TIE_TESTS
 
 TESTS = TIE_TESTS  # auto, wilcoxon, bootstrap, mcnemar, welch
 CASE_TESTS = ("mcnemar", "wilcoxon", "bootstrap")

@@ -21,14 +21,17 @@ import os
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import duckdb
 import pandas as pd
 
 from specs.identity import config_labels
-from specs.published import PublishedTable
-from specs.record import TAGS_FILE, RunRecord, read_tags, record_files
+from specs.record_files import TAGS_FILE, read_tags, record_files
+
+if TYPE_CHECKING:  # the models (pydantic) are imported where a file is read: a store that is up to date opens without them
+    from specs.published import PublishedTable
+    from specs.record import RunRecord
 
 SCHEMA_VERSION = 3  # 2: configurations, references, metric bounds, tags; 3: 64-bit seeds and case ids
 SCHEMA = """
@@ -376,6 +379,8 @@ class Store:
                 tags_mtime = tags_path.stat().st_mtime if tags_path.is_file() else None
                 if known.get(run) == (mtime, tags_mtime):
                     continue
+                from specs.record import RunRecord
+
                 record = RunRecord.model_validate_json(path.read_text(encoding="utf-8"))
             except (OSError, ValueError) as err:
                 report(f"{path}: not a valid run record: {_first_line(err)}")
@@ -399,6 +404,8 @@ class Store:
         """Load the published tables a sweep kept in the results folder (see ``keep_published``)."""
         sources = set()
         for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+            from specs.published import PublishedTable
+
             try:
                 kept = json.loads(path.read_text(encoding="utf-8"))
                 table = PublishedTable.model_validate(kept["table"])

@@ -4,14 +4,19 @@ Built-in entries live in the sub-packages, one small file per family, registered
 decorator beside their code; every module there is imported by ``load_all``, so adding an entry
 touches one file. Third-party packages add entries through the entry-point group
 ``podium.plugins`` (the entry point names a module to import, or a callable to call).
+
+The registries themselves (``registry.core``, pydantic) are imported on first use (PEP 562), so
+that ``podium list``, which reads the sources (``registry.catalog``), starts without them.
 """
 from __future__ import annotations
 
 import importlib
 import pkgutil
 from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any
 
-from registry.core import DATASETS, METRICS, MODELS, TASKS, Entry, Registry, UnknownName
+if TYPE_CHECKING:
+    from registry.core import DATASETS, METRICS, MODELS, TASKS, Entry, Registry, UnknownName
 
 PLUGIN_GROUP = "podium.plugins"
 KINDS = ("datasets", "models", "tasks", "metrics")
@@ -36,7 +41,20 @@ def load_all() -> None:
 
 def registry_of(kind: str) -> Registry:
     """The registry for ``datasets``, ``models``, ``tasks`` or ``metrics``."""
-    return {"datasets": DATASETS, "models": MODELS, "tasks": TASKS, "metrics": METRICS}[kind]
+    from registry import core
+
+    return {"datasets": core.DATASETS, "models": core.MODELS, "tasks": core.TASKS, "metrics": core.METRICS}[kind]
+
+
+_CORE = ("DATASETS", "METRICS", "MODELS", "TASKS", "Entry", "Registry", "UnknownName")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CORE:
+        from registry import core
+
+        return getattr(core, name)
+    raise AttributeError(f"module 'registry' has no attribute {name!r}")
 
 
 __all__ = [

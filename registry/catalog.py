@@ -11,14 +11,22 @@ reported by ``unseen_registrations``; the parity test fails on it.
 Plugins (entry-point group ``podium.plugins``, or modules and files passed explicitly) can only be
 listed by importing them; ``catalog`` does so only when there are any, and reads their entries
 from the live registries.
+
+What the parse of this installation's sources found is kept in the user's cache folder
+(``$XDG_CACHE_HOME/podium``, else ``~/.cache/podium``), keyed by every parsed file's size and
+modification time and by this file's own, so a listing does not parse the sources again until one
+changes; a cache that cannot be read or written is ignored.
 """
 from __future__ import annotations
 
 import ast
+import dataclasses
 import difflib
 import functools
+import hashlib
 import inspect
 import json
+import os
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +35,7 @@ from typing import Any, Callable, Iterable, Sequence, Union
 import registry  # the package (registry.core, pydantic), never an entry's module: no torch
 from registry import KINDS, PLUGIN_GROUP
 from registry.plugins import import_plugin
-from specs.loader import is_file_ref
+from specs.plugin_refs import is_file_ref
 
 ROOT = Path(__file__).resolve().parent.parent
 _REGISTRY_KIND = {"DATASETS": "dataset", "MODELS": "model", "TASKS": "task", "METRICS": "metric"}
@@ -126,18 +134,73 @@ class _Scan:
 
 @functools.lru_cache(maxsize=4)
 def _scan(root: Path) -> _Scan:
+    sources = [path for kind in KINDS for path in sorted((root / "registry" / kind).rglob("*.py")) if "__pycache__" not in path.parts]
+    if root != ROOT:  # only this installation's catalog is kept
+        return _parse(root, sources)
+    stamp = [[path.relative_to(root).as_posix(), *_size_and_time(path)] for path in [Path(__file__), *sources]]
+    cached = _read_cache(stamp)
+    if cached is not None:
+        return cached
+    scan = _parse(root, sources)
+    _write_cache(stamp, scan)
+    return scan
+
+
+def _parse(root: Path, sources: list[Path]) -> _Scan:
     entries: list[CatalogEntry] = []
     unseen: list[Unseen] = []
     modules: set[str] = set()
-    for kind in KINDS:
-        for path in sorted((root / "registry" / kind).rglob("*.py")):
-            if "__pycache__" not in path.parts:
-                scan = _ModuleScan(path, root)
-                found, missed = scan.run()
-                entries += found
-                unseen += missed
-                modules.add(scan.module)
+    for path in sources:
+        scan = _ModuleScan(path, root)
+        found, missed = scan.run()
+        entries += found
+        unseen += missed
+        modules.add(scan.module)
     return _Scan(tuple(sorted(entries, key=_order)), tuple(unseen), frozenset(modules))
+
+
+CACHE_VERSION = 1  # of the cache file's layout
+
+
+def cache_file() -> Path:
+    """Where this installation's parsed catalog is kept (one file per installation folder)."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "podium" / f"catalog-{hashlib.sha256(str(ROOT).encode()).hexdigest()[:16]}.json"
+
+
+def _size_and_time(path: Path) -> tuple[int, int]:
+    status = path.stat()
+    return status.st_size, status.st_mtime_ns
+
+
+def _read_cache(stamp: list) -> _Scan | None:
+    """The kept scan when it was made from exactly these files (``stamp``), else None."""
+    try:
+        kept = json.loads(cache_file().read_text(encoding="utf-8"))
+        if kept.get("version") != CACHE_VERSION or kept.get("stamp") != stamp:
+            return None
+        entries = tuple(
+            CatalogEntry(**{**e, "harness": tuple(e["harness"]), "params": tuple(Param(**p) for p in e["params"])}) for e in kept["entries"]
+        )
+        return _Scan(entries, tuple(Unseen(**u) for u in kept["unseen"]), frozenset(kept["modules"]))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _write_cache(stamp: list, scan: _Scan) -> None:
+    """Keep ``scan`` for the next listing (written whole, then renamed into place); skipped when the folder is not writable."""
+    path = cache_file()
+    kept = {
+        "version": CACHE_VERSION, "stamp": stamp, "modules": sorted(scan.modules),
+        "entries": [dataclasses.asdict(e) for e in scan.entries], "unseen": [dataclasses.asdict(u) for u in scan.unseen],
+    }
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(kept), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass
 
 
 def _order(entry: CatalogEntry) -> tuple[int, str, int]:

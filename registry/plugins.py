@@ -16,7 +16,7 @@ from pathlib import Path
 from types import ModuleType
 
 from registry import load_all
-from specs.loader import is_file_ref, plugin_ref
+from specs.plugin_refs import is_file_ref, plugin_ref
 
 __all__ = ["PluginError", "import_plugin", "import_plugins", "plugin_ref"]
 

@@ -21,7 +21,8 @@ import pandas as pd
 
 from leaderboard.store import prepare
 from runners.records import ResultsDir
-from specs.record import TAGS_FILE, RunRecord, read_tags, record_files
+from specs.record import RunRecord
+from specs.record_files import TAGS_FILE, read_tags, record_files
 
 BUNDLE_FORMAT = "1"
 COLUMNS = ["run_id", "config_id", "track", "spec_name", "model", "method", "seed", "status", "record_json", "sha256", "error_details", "tags"]

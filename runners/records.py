@@ -8,7 +8,8 @@ import re
 import shutil
 from pathlib import Path
 
-from specs.record import TAGS_FILE, RunRecord
+from specs.record import RunRecord
+from specs.record_files import TAGS_FILE
 
 
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")  # a run's folder name: a plain name, never a path

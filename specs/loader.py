@@ -33,11 +33,11 @@ from specs.method_card import MethodCard
 from specs.published import PublishedTable, load_published
 from specs.ranking import RankingSpec
 from specs.schema import Component, EvaluateMetric, Resources, Spec, Tolerance, matrix_paths
+from specs.limits import MAX_EXTENDS, MAX_RUNS
+from specs.plugin_refs import plugin_ref
 from specs.yaml_io import parse_yaml, read_yaml
 
 UNSET = "???"  # omegaconf's mandatory value: a spec leaves it to whoever runs it (`--set key=...`)
-MAX_RUNS = 2000  # runs one spec may expand to unless the person running it says more (--max-runs)
-MAX_EXTENDS = 16  # files in one extends chain
 SPEC_SUFFIXES = (".yaml", ".yml")
 # a --set key: names joined by dots, and dotted keys in brackets (`matrix[task.params.lr]`)
 OVERRIDE_KEY = re.compile(r"^[A-Za-z_][\w\-]*(?:\.[A-Za-z_0-9][\w\-]*|\[[^\[\]]+\])*$")
@@ -194,20 +194,6 @@ def _unset(node: Any, path: str) -> list[str]:
     if isinstance(node, list):
         return [found for i, value in enumerate(node) for found in _unset(value, f"{path}[{i}]")]
     return []
-
-
-def is_file_ref(ref: str) -> bool:
-    """A plugin reference to a file (``./my_models.py``, ``plugins/models.py``) rather than a module (``my_pkg.models``)."""
-    return ref.endswith(".py") or "/" in ref or "\\" in ref
-
-
-def plugin_ref(ref: str, base: Path) -> str:
-    """A plugin as an import reference: a file (``./models.py``) made absolute against ``base`` (the
-    spec's folder, or the working folder for ``--plugin``), a module (``my_pkg.models``) as named."""
-    if not is_file_ref(ref):
-        return ref
-    path = Path(ref).expanduser()
-    return str((path if path.is_absolute() else base / path).resolve())
 
 
 def published_path(spec_file: str | Path, published: str) -> Path:

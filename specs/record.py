@@ -5,7 +5,6 @@ so it lives here, beside the spec it embeds.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -13,8 +12,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from specs.identity import config_identity
+from specs.record_files import record_files
 
-TAGS_FILE = "tags.json"  # beside a record: the run's tags, a JSON list (kept apart so the record stays as written)
 RECORD_VERSION = 2  # 2: config_id, reference and bounds (a version-1 record gets them derived on reading)
 Bound = tuple[float | None, float | None]  # (lowest, highest) value a metric can take; None: unbounded
 
@@ -63,23 +62,7 @@ class RunRecord(BaseModel):
         return self.provenance.get("git_commit")
 
 
-def record_files(results_dir: str | Path) -> list[Path]:
-    """The record files of a results folder (``runs/<run_id>/record.json``), in run-id order."""
-    return sorted(Path(results_dir, "runs").glob("*/record.json"))
-
-
 def read_records(results_dir: str | Path) -> Iterator[RunRecord]:
     """Every run record of a results folder, in run-id order (a malformed one raises ValueError)."""
     for path in record_files(results_dir):
         yield RunRecord.model_validate_json(path.read_text(encoding="utf-8"))
-
-
-def read_tags(run_dir: Path) -> list[str]:
-    """A run's tags from ``tags.json`` beside its record (none when there is no file)."""
-    path = run_dir / TAGS_FILE
-    if not path.is_file():
-        return []
-    names = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise ValueError(f"{path}: expected a JSON list of tag names")
-    return sorted(set(names))

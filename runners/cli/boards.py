@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from runners.cli.common import EXIT_OK, UsageError, examples, multiple, open_store, output_folder, results_option, results_root, split_fields
-from specs.ranking import ADJUSTMENTS, DUPLICATES, PRESETS, RANK_METHODS, TIE_RULES, TIE_TESTS, WILCOXON_METHODS
+from specs.rules import ADJUSTMENTS, DUPLICATES, PRESETS, RANK_METHODS, TIE_RULES, TIE_TESTS, WILCOXON_METHODS
 
 GROUP_BY_HELP = "pool configurations into one row per value of these fields (spec, model, method), e.g. model,method"
 

@@ -94,7 +94,7 @@ def show(run_id: str, fmt: str, results: str | None) -> int:
     """Show one run: what it ran, its metrics per split, its status and error, where its files are (ID may be a prefix)."""
     from leaderboard.runs import RunNotFound, find_run
     from runners.records import ResultsDir
-    from specs.record import read_tags
+    from specs.record_files import read_tags
 
     with open_store(results) as store:
         try:
@@ -171,7 +171,7 @@ def tag(run_id: str, tag: str, remove: bool, results: str | None) -> int:
     """Tag a run (or --remove a tag); `podium leaderboard --tag TAG` shows the tagged runs only."""
     from leaderboard.runs import RunNotFound, find_run
     from runners.records import ResultsDir
-    from specs.record import read_tags
+    from specs.record_files import read_tags
 
     if not tag.strip() or "," in tag:
         raise UsageError(f"tag {tag!r}: expected a non-empty name without commas")

@@ -9,9 +9,7 @@ import click
 
 from runners.cli.common import EXIT_FAILED, EXIT_OK, UsageError, default_results, examples, results_option, settings
 from specs.errors import Problem, SpecError
-from specs.loader import MAX_RUNS, UNSET
-from specs.published import PublishedTable
-from specs.ranking import RankingSpec
+from specs.limits import MAX_RUNS
 
 ALLOW_CODE_HELP = "let the specs run code they name (plugin files, evaluate modules)"
 CODE_REFUSED = "that is code; pass --allow-code (or set PODIUM_ALLOW_CODE=1) to allow it"
@@ -98,6 +96,9 @@ def validate(specs: tuple[str, ...], overrides: tuple[str, ...], allow_code: boo
     Exit 0 with what each file is (runs it expands to, a ranking, published results), or exit 2 with
     one line per problem naming the file and the key. Never imports an evaluate module; imports the
     specs' plugins only with --allow-code."""
+    from specs.published import PublishedTable
+    from specs.ranking import RankingSpec
+
     allowed = allow_code or settings().allow_code
     for path, loaded in load_files(specs, overrides, allowed, max_runs, running=False).items():
         if isinstance(loaded, PublishedTable):
@@ -137,6 +138,9 @@ def run(specs: tuple[str, ...], overrides: tuple[str, ...], results: str | None,
     A run's identity is its resolved spec and seed, so a rerun skips what is stored (--force reruns)
     and an interrupted sweep resumes. Exit 1 when a run failed (the others still ran and were stored)."""
     from runners.executors import names as executor_names
+    from specs.loader import UNSET
+    from specs.published import PublishedTable
+    from specs.ranking import RankingSpec
 
     if executor not in executor_names():
         raise UsageError(f"--executor {executor!r}: expected one of {', '.join(executor_names())}")

@@ -298,3 +298,64 @@ def test_include_plugins_false_imports_no_entry_point(plugins):
     plugins.append(EntryPoint(name="example", value=PLUGIN_MODULE, group=registry.PLUGIN_GROUP))
     assert catalog(include_plugins=False) == builtin_entries()
     assert PLUGIN_MODULE not in sys.modules
+
+
+# --- the kept parse -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_cache(tmp_path, monkeypatch):
+    """A cache folder of this test's own, and no parse remembered in the process."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    catalog_module._scan.cache_clear()
+    yield catalog_module.cache_file()
+    catalog_module._scan.cache_clear()
+
+
+def _parses(monkeypatch) -> list[int]:
+    """Counts the parses of the sources from here on."""
+    calls: list[int] = []
+    parse = catalog_module._parse
+
+    def counted(*args):
+        calls.append(1)
+        return parse(*args)
+
+    monkeypatch.setattr(catalog_module, "_parse", counted)
+    return calls
+
+
+def test_a_second_listing_reads_the_kept_parse_and_lists_the_same(fresh_cache, monkeypatch):
+    parses = _parses(monkeypatch)
+    first = builtin_entries()
+    assert fresh_cache.is_file() and parses == [1]
+    catalog_module._scan.cache_clear()  # as a new process would start
+    again = builtin_entries()
+    assert parses == [1] and again == first
+    assert [e.params for e in again] == [e.params for e in first] and all(isinstance(e.params, tuple) for e in again)
+
+
+def test_a_changed_source_or_a_damaged_cache_is_parsed_again(fresh_cache, monkeypatch):
+    parses = _parses(monkeypatch)
+    first = builtin_entries()
+    kept = json.loads(fresh_cache.read_text())
+    kept["stamp"][1][1] += 1  # one source's size, as if it had been edited
+    fresh_cache.write_text(json.dumps(kept))
+    catalog_module._scan.cache_clear()
+    assert builtin_entries() == first and parses == [1, 1]
+    fresh_cache.write_text("{not json")
+    catalog_module._scan.cache_clear()
+    assert builtin_entries() == first and parses == [1, 1, 1]
+    catalog_module._scan.cache_clear()  # the damaged file was replaced by a good one
+    assert builtin_entries() == first and parses == [1, 1, 1]
+
+
+def test_a_cache_folder_that_cannot_be_written_only_costs_the_parse(tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))  # its podium/ folder cannot be made
+    catalog_module._scan.cache_clear()
+    try:
+        assert any(e.name == "small_cnn" for e in builtin_entries())
+    finally:
+        catalog_module._scan.cache_clear()
